@@ -1,0 +1,107 @@
+"""Configuration: every setting read from the environment and validated in one place.
+
+A missing or invalid value raises :class:`ConfigError` whose message starts with the variable's
+name, so the operator knows what to fix. Secrets are never part of an error message or a repr.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+__all__ = [
+    "DEFAULT_RAW_URI",
+    "ConfigError",
+    "WebhookSettings",
+    "parse_chat_ids",
+    "parse_timezone",
+    "parse_uri",
+]
+
+DEFAULT_RAW_URI = "lake/raw"
+DEFAULT_TIMEZONE = "UTC"
+
+_INT64_MIN, _INT64_MAX = -(2**63), 2**63 - 1
+# What Telegram accepts as setWebhook's secret_token.
+_SECRET_RE = re.compile(r"[A-Za-z0-9_-]{1,256}")
+
+
+class ConfigError(ValueError):
+    """A setting is missing or invalid; the message names the variable."""
+
+
+def _required(env: Mapping[str, str], name: str, hint: str) -> str:
+    value = env.get(name, "").strip()
+    if not value:
+        raise ConfigError(f"{name} is required: {hint}")
+    return value
+
+
+def parse_chat_ids(value: str, name: str = "TELEGRAM_CHAT_ID") -> frozenset[int]:
+    """``"-100123, -100456"`` -> ``frozenset({-100123, -100456})``; every item an int64."""
+    ids: set[int] = set()
+    for item in value.split(","):
+        text = item.strip()
+        try:
+            chat_id = int(text, 10)
+        except ValueError:
+            raise ConfigError(
+                f"{name} must be comma-separated integer chat ids (e.g. -1001234567890), got {text!r}"
+            ) from None
+        if not _INT64_MIN <= chat_id <= _INT64_MAX:
+            raise ConfigError(f"{name}: chat id {chat_id} is outside the 64-bit integer range")
+        ids.add(chat_id)
+    return frozenset(ids)
+
+
+def parse_uri(value: str, name: str) -> str:
+    """A lake location: ``s3://bucket[/prefix]`` or a local path (other schemes are refused)."""
+    scheme, sep, rest = value.partition("://")
+    if not sep:
+        return value
+    if scheme != "s3" or not rest.split("/", 1)[0]:
+        raise ConfigError(f"{name} must be s3://bucket/prefix or a local path, got {value!r}")
+    return value
+
+
+def parse_timezone(value: str, name: str = "TGPIPE_TIMEZONE") -> ZoneInfo:
+    try:
+        return ZoneInfo(value)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ConfigError(
+            f"{name} must be an IANA time zone such as UTC or America/Sao_Paulo, got {value!r}"
+        ) from None
+
+
+@dataclass(frozen=True)
+class WebhookSettings:
+    """What the webhook needs: who may post, which chats are kept, where they go, what a day is."""
+
+    chat_ids: frozenset[int]
+    webhook_secret: str = field(repr=False)
+    raw_uri: str = DEFAULT_RAW_URI
+    timezone: ZoneInfo = field(default_factory=lambda: ZoneInfo(DEFAULT_TIMEZONE))
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None) -> WebhookSettings:
+        env = os.environ if env is None else env
+        chat_ids = parse_chat_ids(
+            _required(env, "TELEGRAM_CHAT_ID", "comma-separated chat ids, e.g. -1001234567890")
+        )
+        secret = env.get("TELEGRAM_WEBHOOK_SECRET", "")
+        if not secret:
+            raise ConfigError(
+                "TELEGRAM_WEBHOOK_SECRET is required: the secret_token given to setWebhook "
+                "(1-256 characters of A-Z, a-z, 0-9, _ and -)"
+            )
+        if not _SECRET_RE.fullmatch(secret):
+            raise ConfigError(
+                "TELEGRAM_WEBHOOK_SECRET must be 1-256 characters of A-Z, a-z, 0-9, _ and - "
+                "(what Telegram accepts as secret_token)"
+            )
+        raw_uri = parse_uri(env.get("TGPIPE_RAW_URI", "").strip() or DEFAULT_RAW_URI, "TGPIPE_RAW_URI")
+        timezone = parse_timezone(env.get("TGPIPE_TIMEZONE", "").strip() or DEFAULT_TIMEZONE)
+        return cls(chat_ids=chat_ids, webhook_secret=secret, raw_uri=raw_uri, timezone=timezone)

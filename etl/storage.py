@@ -1,0 +1,232 @@
+"""Object storage behind one small interface: a local folder or an S3 prefix, chosen from a URI.
+
+Keys are ``/``-separated and relative to the store's root (``context_date=2026-10-05/101.json``).
+Both backends behave the same, and one test suite (tests/test_storage.py) holds them to it:
+
+* ``put`` replaces an object whole; a reader never sees half of it.
+* ``get`` of a missing key raises :class:`ObjectNotFound`.
+* ``list`` yields every key under a string prefix in lexicographic order (S3 order), paginated.
+* ``delete`` of a missing key is not an error.
+* Anything the backend raises (OSError, botocore errors) comes out as :class:`StorageError`,
+  so callers can tell "storage is down" from a bug.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
+
+if TYPE_CHECKING:
+    from mypy_boto3_s3 import S3Client
+
+__all__ = ["LocalStorage", "ObjectNotFound", "S3Storage", "Storage", "StorageError", "open_storage"]
+
+
+class StorageError(Exception):
+    """The storage backend failed (I/O error, S3 error, network); usually worth a retry."""
+
+
+class ObjectNotFound(StorageError):
+    """``get`` of a key that does not exist."""
+
+
+@runtime_checkable
+class Storage(Protocol):
+    """What the pipeline needs of a place to keep objects."""
+
+    @property
+    def uri(self) -> str: ...
+
+    def put(self, key: str, data: bytes) -> None: ...
+
+    def get(self, key: str) -> bytes: ...
+
+    def list(self, prefix: str = "") -> Iterator[str]: ...
+
+    def delete(self, key: str) -> None: ...
+
+
+def _check_key(key: str) -> str:
+    parts = key.split("/")
+    if not key or key.startswith("/") or any(p in ("", ".", "..") for p in parts):
+        raise ValueError(f"invalid storage key {key!r}")
+    return key
+
+
+def join_key(*parts: str) -> str:
+    """Join key parts with ``/``, ignoring empty parts and stray slashes at the joins."""
+    return "/".join(p.strip("/") for p in parts if p.strip("/"))
+
+
+_TMP_SUFFIX = ".tgpipe-tmp"
+
+
+class LocalStorage:
+    """A folder standing in for S3. Writes go to a temporary file in the same folder, are flushed
+    to disk, then renamed over the target: atomic on POSIX, so readers see the old or the new
+    object, never a partial one."""
+
+    def __init__(self, root: str | os.PathLike[str]) -> None:
+        self.root = Path(root)
+
+    @property
+    def uri(self) -> str:
+        return str(self.root)
+
+    def _path(self, key: str) -> Path:
+        return self.root.joinpath(*_check_key(key).split("/"))
+
+    def put(self, key: str, data: bytes) -> None:
+        path = self._path(key)
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=_TMP_SUFFIX)
+            try:
+                with os.fdopen(fd, "wb") as fh:
+                    fh.write(data)
+                    fh.flush()
+                    os.fsync(fh.fileno())
+                Path(tmp).replace(path)
+            except BaseException:
+                Path(tmp).unlink(missing_ok=True)
+                raise
+        except OSError as exc:
+            raise StorageError(f"cannot write {key} under {self.root}: {exc.strerror or exc}") from exc
+
+    def get(self, key: str) -> bytes:
+        try:
+            return self._path(key).read_bytes()
+        except FileNotFoundError:
+            raise ObjectNotFound(f"no object {key} under {self.root}") from None
+        except OSError as exc:
+            raise StorageError(f"cannot read {key} under {self.root}: {exc.strerror or exc}") from exc
+
+    def list(self, prefix: str = "") -> Iterator[str]:
+        # Walk only the folder the prefix names, then filter on the whole string prefix (S3 semantics).
+        folder = prefix.rsplit("/", 1)[0] if "/" in prefix else ""
+        start = self.root.joinpath(*folder.split("/")) if folder else self.root
+        keys: list[str] = []
+        try:
+            for dirpath, _dirnames, filenames in os.walk(start, onerror=_raise):
+                rel = Path(dirpath).relative_to(self.root).as_posix()
+                base = "" if rel == "." else rel + "/"
+                keys.extend(
+                    base + name
+                    for name in filenames
+                    if not name.endswith(_TMP_SUFFIX) and (base + name).startswith(prefix)
+                )
+        except FileNotFoundError:
+            return iter(())
+        except OSError as exc:
+            raise StorageError(f"cannot list {prefix!r} under {self.root}: {exc.strerror or exc}") from exc
+        keys.sort()
+        return iter(keys)
+
+    def delete(self, key: str) -> None:
+        try:
+            self._path(key).unlink(missing_ok=True)
+        except OSError as exc:
+            raise StorageError(f"cannot delete {key} under {self.root}: {exc.strerror or exc}") from exc
+
+
+def _raise(exc: OSError) -> None:
+    raise exc
+
+
+class S3Storage:
+    """An S3 bucket and key prefix. boto3 is imported only when the first client is built."""
+
+    def __init__(
+        self,
+        bucket: str,
+        prefix: str = "",
+        *,
+        client: S3Client | None = None,
+        max_pool_connections: int = 32,
+    ) -> None:
+        self.bucket = bucket
+        self.prefix = prefix.strip("/")
+        self._client = client
+        self._max_pool_connections = max_pool_connections
+
+    @property
+    def uri(self) -> str:
+        return f"s3://{join_key(self.bucket, self.prefix)}"
+
+    @property
+    def client(self) -> S3Client:
+        if self._client is None:
+            import boto3
+            from botocore.config import Config
+
+            self._client = boto3.client(
+                "s3",
+                config=Config(
+                    retries={"max_attempts": 5, "mode": "standard"},
+                    max_pool_connections=self._max_pool_connections,
+                ),
+            )
+        return self._client
+
+    def _key(self, key: str) -> str:
+        return join_key(self.prefix, _check_key(key))
+
+    def _error(self, action: str, key: str, exc: Exception) -> StorageError:
+        return StorageError(f"cannot {action} s3://{self.bucket}/{join_key(self.prefix, key)}: {exc}")
+
+    def put(self, key: str, data: bytes) -> None:
+        try:
+            self.client.put_object(Bucket=self.bucket, Key=self._key(key), Body=data)
+        except Exception as exc:  # botocore raises many unrelated classes: all mean "not stored"
+            raise self._error("write", key, exc) from exc
+
+    def get(self, key: str) -> bytes:
+        try:
+            response = self.client.get_object(Bucket=self.bucket, Key=self._key(key))
+            body: bytes = response["Body"].read()
+        except Exception as exc:
+            if _error_code(exc) in ("NoSuchKey", "404"):
+                raise ObjectNotFound(f"no object s3://{self.bucket}/{self._key(key)}") from None
+            raise self._error("read", key, exc) from exc
+        return body
+
+    def list(self, prefix: str = "") -> Iterator[str]:
+        full = join_key(self.prefix, prefix)
+        if prefix.endswith("/") or (self.prefix and not prefix):
+            full += "/"
+        strip = len(self.prefix) + 1 if self.prefix else 0
+        try:
+            paginator = self.client.get_paginator("list_objects_v2")
+            for page in paginator.paginate(Bucket=self.bucket, Prefix=full):
+                for obj in page.get("Contents", []):
+                    yield obj["Key"][strip:]
+        except Exception as exc:
+            raise self._error("list", prefix, exc) from exc
+
+    def delete(self, key: str) -> None:
+        try:
+            self.client.delete_object(Bucket=self.bucket, Key=self._key(key))
+        except Exception as exc:
+            raise self._error("delete", key, exc) from exc
+
+
+def _error_code(exc: Exception) -> str:
+    response: Any = getattr(exc, "response", None)
+    if isinstance(response, dict):
+        return str(response.get("Error", {}).get("Code", ""))
+    return ""
+
+
+def open_storage(uri: str, *, base_dir: str | os.PathLike[str] | None = None, **s3_options: Any) -> Storage:
+    """``s3://bucket/prefix`` -> :class:`S3Storage`; anything else is a local folder, a relative
+    one taken relative to ``base_dir`` when given (else to the working directory)."""
+    if uri.startswith("s3://"):
+        bucket, _, prefix = uri[len("s3://") :].partition("/")
+        if not bucket:
+            raise ValueError(f"no bucket in {uri!r}")
+        return S3Storage(bucket, prefix, **s3_options)
+    path = Path(uri).expanduser()
+    return LocalStorage(path if base_dir is None or path.is_absolute() else Path(base_dir) / path)
