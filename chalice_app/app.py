@@ -5,6 +5,8 @@ A table of contents: each handler reads the request and calls into the `etl` pac
 
 from __future__ import annotations
 
+import os
+import sys
 from pathlib import Path
 
 from chalice import Chalice, Response
@@ -31,6 +33,20 @@ def get_webhook() -> Webhook:
     if _webhook is None:
         _webhook = Webhook.from_env(base_dir=_CHECKOUT)
     return _webhook
+
+
+def _serving_locally() -> bool:
+    return os.environ.get("AWS_CHALICE_CLI_MODE") == "true" and "local" in sys.argv[1:]
+
+
+if _serving_locally():
+    # `chalice local` imports the app once before it serves: a missing or invalid setting stops it
+    # here, in one line naming the variable, instead of surfacing at the first update.
+    try:
+        get_webhook()
+    except ConfigError as exc:
+        sys.stderr.write(f"tgpipe: {exc}\n")
+        raise SystemExit(2) from None
 
 
 @app.route("/webhook", methods=["POST"], content_types=["application/json"])

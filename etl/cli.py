@@ -49,4 +49,5 @@ def serve(host: str, port: int) -> None:
     )
     chalice = Path(sys.executable).with_name("chalice")
     args = [str(chalice), "--project-dir", str(CHALICE_PROJECT), "local", "--host", host, "--port", str(port)]
+    args.append("--no-autoreload")  # one process: stops cleanly, and a bad setting exits at once
     os.execv(args[0], args)  # noqa: S606 - replaces this process with the real `chalice local`

@@ -174,23 +174,25 @@ class S3Storage:
     def _key(self, key: str) -> str:
         return join_key(self.prefix, _check_key(key))
 
-    def _error(self, action: str, key: str, exc: Exception) -> StorageError:
-        return StorageError(f"cannot {action} s3://{self.bucket}/{join_key(self.prefix, key)}: {exc}")
+    def _error(self, action: str, full_key: str, exc: Exception) -> StorageError:
+        return StorageError(f"cannot {action} s3://{self.bucket}/{full_key}: {exc}")
 
     def put(self, key: str, data: bytes) -> None:
+        full = self._key(key)
         try:
-            self.client.put_object(Bucket=self.bucket, Key=self._key(key), Body=data)
+            self.client.put_object(Bucket=self.bucket, Key=full, Body=data)
         except Exception as exc:  # botocore raises many unrelated classes: all mean "not stored"
-            raise self._error("write", key, exc) from exc
+            raise self._error("write", full, exc) from exc
 
     def get(self, key: str) -> bytes:
+        full = self._key(key)
         try:
-            response = self.client.get_object(Bucket=self.bucket, Key=self._key(key))
+            response = self.client.get_object(Bucket=self.bucket, Key=full)
             body: bytes = response["Body"].read()
         except Exception as exc:
             if _error_code(exc) in ("NoSuchKey", "404"):
-                raise ObjectNotFound(f"no object s3://{self.bucket}/{self._key(key)}") from None
-            raise self._error("read", key, exc) from exc
+                raise ObjectNotFound(f"no object s3://{self.bucket}/{full}") from None
+            raise self._error("read", full, exc) from exc
         return body
 
     def list(self, prefix: str = "") -> Iterator[str]:
@@ -204,13 +206,14 @@ class S3Storage:
                 for obj in page.get("Contents", []):
                     yield obj["Key"][strip:]
         except Exception as exc:
-            raise self._error("list", prefix, exc) from exc
+            raise self._error("list", full, exc) from exc
 
     def delete(self, key: str) -> None:
+        full = self._key(key)
         try:
-            self.client.delete_object(Bucket=self.bucket, Key=self._key(key))
+            self.client.delete_object(Bucket=self.bucket, Key=full)
         except Exception as exc:
-            raise self._error("delete", key, exc) from exc
+            raise self._error("delete", full, exc) from exc
 
 
 def _error_code(exc: Exception) -> str:
