@@ -86,18 +86,22 @@ class WebhookSettings:
     timezone: ZoneInfo = field(default_factory=lambda: ZoneInfo(DEFAULT_TIMEZONE))
 
     @classmethod
-    def from_env(cls, env: Mapping[str, str] | None = None) -> WebhookSettings:
+    def from_env(
+        cls, env: Mapping[str, str] | None = None, *, require_secret: bool = True
+    ) -> WebhookSettings:
+        """Read and validate the settings. ``require_secret=False`` is for ingesting without a webhook
+        (`tgpipe poll`, imports): a missing secret is then empty and authenticates nothing."""
         env = os.environ if env is None else env
         chat_ids = parse_chat_ids(
             _required(env, "TELEGRAM_CHAT_ID", "comma-separated chat ids, e.g. -1001234567890")
         )
         secret = env.get("TELEGRAM_WEBHOOK_SECRET", "")
-        if not secret:
+        if not secret and require_secret:
             raise ConfigError(
                 "TELEGRAM_WEBHOOK_SECRET is required: the secret_token given to setWebhook "
                 "(1-256 characters of A-Z, a-z, 0-9, _ and -)"
             )
-        if not _SECRET_RE.fullmatch(secret):
+        if secret and not _SECRET_RE.fullmatch(secret):
             raise ConfigError(
                 "TELEGRAM_WEBHOOK_SECRET must be 1-256 characters of A-Z, a-z, 0-9, _ and - "
                 "(what Telegram accepts as secret_token)"

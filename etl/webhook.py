@@ -61,8 +61,8 @@ def quarantine_key(body: bytes, day: date) -> str:
 
 
 def secret_matches(given: str | None, expected: str) -> bool:
-    """Constant-time comparison of the secret header with the configured secret."""
-    if given is None:
+    """Constant-time comparison of the secret header with the configured secret (never equal to none)."""
+    if given is None or not expected:
         return False
     return hmac.compare_digest(
         given.encode("utf-8", "surrogateescape"), expected.encode("utf-8", "surrogateescape")
@@ -109,13 +109,29 @@ class Webhook:
         return datetime.fromtimestamp(self.clock(), self.settings.timezone).date()
 
     def handle(self, body: bytes, secret_header: str | None) -> WebhookResult:
-        """Process one delivery and log one line about it (ids, outcome, latency; no text)."""
+        """Process one webhook delivery and log one line about it (ids, outcome, latency; no text)."""
         started = time.perf_counter()
-        result, level, note = self._handle(body, secret_header)
+        if not secret_matches(secret_header, self.settings.webhook_secret):
+            reason = "missing" if secret_header is None else "wrong"
+            result = WebhookResult(401, "unauthorized")
+            self._log("webhook", result, logging.WARNING, f"{reason} secret header", body, started)
+            return result
+        return self.ingest(body, source="webhook", started=started)
+
+    def ingest(self, body: bytes, *, source: str = "webhook", started: float | None = None) -> WebhookResult:
+        """Keep one update that is already trusted (authenticated delivery, or fetched with getUpdates)."""
+        started = time.perf_counter() if started is None else started
+        result, level, note = self._ingest(body)
+        self._log(source, result, level, note, body, started)
+        return result
+
+    def _log(
+        self, source: str, result: WebhookResult, level: int, note: str | None, body: bytes, started: float
+    ) -> None:
         log_event(
             _log,
             level,
-            "webhook",
+            source,
             outcome=result.outcome,
             status=result.status,
             update_id=result.update_id,
@@ -125,7 +141,6 @@ class Webhook:
             latency_ms=round((time.perf_counter() - started) * 1000, 3),
             note=note,
         )
-        return result
 
     def _store(self, key: str, body: bytes) -> str | None:
         try:
@@ -134,11 +149,7 @@ class Webhook:
             return str(exc)
         return None
 
-    def _handle(self, body: bytes, secret_header: str | None) -> tuple[WebhookResult, int, str | None]:
-        if not secret_matches(secret_header, self.settings.webhook_secret):
-            reason = "missing" if secret_header is None else "wrong"
-            return WebhookResult(401, "unauthorized"), logging.WARNING, f"{reason} secret header"
-
+    def _ingest(self, body: bytes) -> tuple[WebhookResult, int, str | None]:
         try:
             update = parse_update(body)
         except MalformedUpdate as exc:

@@ -116,3 +116,9 @@ def test_invalid_settings_fail_naming_the_variable(env: dict[str, str], message:
     with pytest.raises(ConfigError) as excinfo:
         WebhookSettings.from_env(env)
     assert str(excinfo.value) == message
+
+
+def test_ingesting_without_a_webhook_needs_no_secret() -> None:
+    """`tgpipe poll` and imports read the same settings, with the secret optional (then empty)."""
+    settings = WebhookSettings.from_env({"TELEGRAM_CHAT_ID": "-100"}, require_secret=False)
+    assert (settings.chat_ids, settings.webhook_secret) == (frozenset({-100}), "")

@@ -256,3 +256,23 @@ def test_keys() -> None:
     assert quarantine_key(b"x", date(2026, 1, 2)) == (
         "_quarantine/2026-01-02/2d711642b726b04401627ca9fbac32f5c8530fb1903cc4db02258717921a4881.bin"
     )
+
+
+def test_an_empty_configured_secret_authenticates_nothing(store: LocalStorage) -> None:
+    """Settings read without a secret (for polling) can never accept a webhook delivery, not even ''."""
+    no_secret = WebhookSettings(chat_ids=frozenset({GROUP}), webhook_secret="")
+    hook = Webhook(no_secret, store, clock=lambda: NOW)
+    assert hook.handle(update_bytes("message_text"), "") == WebhookResult(401, "unauthorized")
+    assert list(store.list()) == []
+
+
+def test_ingest_keeps_a_trusted_update_and_logs_its_source(
+    hook: Webhook, store: LocalStorage, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Updates fetched with getUpdates go through the same routing and storage, logged as 'poll'."""
+    body = update_bytes("message_sticker")
+    assert hook.ingest(body, source="poll") == WebhookResult(
+        200, "stored", 900000007, GROUP, "context_date=2026-10-05/900000007.json"
+    )
+    assert store.get("context_date=2026-10-05/900000007.json") == body
+    assert [(r["event"], r["outcome"]) for r in logged(capsys)] == [("poll", "stored")]
