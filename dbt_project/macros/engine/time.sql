@@ -1,0 +1,69 @@
+{#
+    Time: every engine difference about instants, zones and calendars lives here.
+
+    Timestamps in models are naive and mean UTC (`<event>_at`); local wall-clock values come from
+    to_local_timestamp() with the `timezone` var. Athena cannot store `timestamp with time zone`
+    in Parquet tables, so nothing zoned leaves these macros.
+#}
+
+{% macro local_timezone() %}
+    {#- The IANA zone of the project (var `timezone`), checked before it is inlined in SQL. -#}
+    {%- set zone = var('timezone', 'UTC') | string | trim -%}
+    {%- if not zone -%}
+        {%- set zone = 'UTC' -%}
+    {%- endif -%}
+    {%- if not modules.re.fullmatch('[A-Za-z][A-Za-z0-9_+\-]*(/[A-Za-z0-9_+\-]+)*', zone) -%}
+        {{ exceptions.raise_compiler_error(
+            "var 'timezone' (TGPIPE_TIMEZONE) must be an IANA time zone such as UTC or America/Sao_Paulo, got '" ~ zone ~ "'"
+        ) }}
+    {%- endif -%}
+    {{- return(zone) -}}
+{% endmacro %}
+
+
+{% macro epoch_to_timestamp(epoch_seconds) %}
+    {{- return(adapter.dispatch('epoch_to_timestamp', 'tgpipe')(epoch_seconds)) -}}
+{% endmacro %}
+
+{% macro default__epoch_to_timestamp(epoch_seconds) -%}
+    cast(from_unixtime({{ epoch_seconds }}, 'UTC') as timestamp)
+{%- endmacro %}
+
+{% macro duckdb__epoch_to_timestamp(epoch_seconds) -%}
+    make_timestamp(cast({{ epoch_seconds }} as bigint) * 1000000)
+{%- endmacro %}
+
+
+{% macro to_local_timestamp(utc_timestamp, zone=none) %}
+    {#- A naive UTC timestamp -> the naive wall-clock timestamp in `zone` (default: the project's). -#}
+    {{- return(adapter.dispatch('to_local_timestamp', 'tgpipe')(utc_timestamp, zone or tgpipe.local_timezone())) -}}
+{% endmacro %}
+
+{% macro default__to_local_timestamp(utc_timestamp, zone) -%}
+    {#- Trino/Athena: AT TIME ZONE on a naive timestamp would read it in the session zone. -#}
+    cast(with_timezone({{ utc_timestamp }}, 'UTC') at time zone '{{ zone }}' as timestamp)
+{%- endmacro %}
+
+{% macro duckdb__to_local_timestamp(utc_timestamp, zone) -%}
+    cast(({{ utc_timestamp }} at time zone 'UTC') at time zone '{{ zone }}' as timestamp)
+{%- endmacro %}
+
+
+{% macro iso_weekday(timestamp_expression) %}
+    {#- ISO day of week: 1 = Monday ... 7 = Sunday. -#}
+    {{- return(adapter.dispatch('iso_weekday', 'tgpipe')(timestamp_expression)) -}}
+{% endmacro %}
+
+{% macro default__iso_weekday(timestamp_expression) -%}
+    day_of_week({{ timestamp_expression }})
+{%- endmacro %}
+
+{% macro duckdb__iso_weekday(timestamp_expression) -%}
+    isodow({{ timestamp_expression }})
+{%- endmacro %}
+
+
+{% macro seconds_between(start_timestamp, end_timestamp) -%}
+    {#- Whole seconds from start to end; date_diff(unit, start, end) means the same on both engines. -#}
+    date_diff('second', {{ start_timestamp }}, {{ end_timestamp }})
+{%- endmacro %}

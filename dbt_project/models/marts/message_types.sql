@@ -1,0 +1,23 @@
+with
+
+messages as (
+
+    select * from {{ ref('stg_telegram__messages') }}
+
+),
+
+final as (
+
+    select
+        chat_id,
+        message_date,
+        message_type,
+        count(*) as messages,
+        count(distinct user_id) as users
+    from messages
+    where is_new_message
+    group by 1, 2, 3
+
+)
+
+select * from final

@@ -1,0 +1,129 @@
+{#
+    One row per update_id: the enriched updates, deduplicated, renamed and typed.
+    Times: `*_at` are naive UTC timestamps; `message_*` and `edited_date` are local to var('timezone').
+#}
+
+with
+
+source as (
+
+    select * from {{ source('telegram', 'messages') }}
+
+),
+
+-- Telegram redelivers an update it saw no 2xx for; across local midnight the copy lands in the
+-- next day's partition. Keep the first receipt.
+ranked as (
+
+    select
+        source.*,
+        row_number() over (
+            partition by source.update_id
+            order by source.context_date asc, source.context_timestamp asc
+        ) as receipt_rank
+    from source
+
+),
+
+deduplicated as (
+
+    select * from ranked
+    where receipt_rank = 1
+
+),
+
+renamed as (
+
+    select
+        -- ids
+        cast(update_id as bigint) as update_id,
+        cast(message_id as bigint) as message_id,
+        cast(chat_id as bigint) as chat_id,
+        cast(from_id as bigint) as user_id,
+        cast(sender_chat_id as bigint) as sender_chat_id,
+        cast(reply_to_message_id as bigint) as reply_to_message_id,
+        cast(message_thread_id as bigint) as message_thread_id,
+        cast(left_chat_member_id as bigint) as left_chat_member_id,
+
+        -- strings
+        cast(update_kind as varchar) as update_kind,
+        cast(chat_type as varchar) as chat_type,
+        cast(chat_title as varchar) as chat_title,
+        cast(from_first_name as varchar) as user_first_name,
+        cast(from_username as varchar) as user_username,
+        cast(message_type as varchar) as message_type,
+        cast("text" as varchar) as message_text,
+        cast(caption as varchar) as caption,
+        cast(bot_command as varchar) as raw_bot_command,
+
+        -- numbers
+        cast(new_chat_members_count as integer) as new_chat_members_count,
+
+        -- booleans
+        cast(from_is_bot as boolean) as user_is_bot,
+        coalesce(cast(is_forwarded as boolean), false) as is_forwarded,
+
+        -- timestamps (UTC)
+        {{ tgpipe.epoch_to_timestamp('"date"') }} as sent_at,
+        {{ tgpipe.epoch_to_timestamp('edit_date') }} as edited_at,
+
+        -- lineage
+        cast(context_date as varchar) as context_date,
+        cast(context_timestamp as timestamp) as processed_at
+
+    from deduplicated
+
+),
+
+localized as (
+
+    select
+        renamed.*,
+        {{ tgpipe.to_local_timestamp('renamed.sent_at') }} as sent_at_local,
+        {{ tgpipe.to_local_timestamp('renamed.edited_at') }} as edited_at_local
+    from renamed
+
+),
+
+enriched as (
+
+    select
+        update_id,
+        message_id,
+        chat_id,
+        user_id,
+        sender_chat_id,
+        reply_to_message_id,
+        message_thread_id,
+        left_chat_member_id,
+        update_kind,
+        chat_type,
+        chat_title,
+        user_first_name,
+        user_username,
+        user_is_bot,
+        message_type,
+        message_text,
+        caption,
+        -- Lower-case, without @botname; the ETL already normalises, this keeps old partitions honest.
+        nullif(split_part(lower(trim(raw_bot_command)), '@', 1), '') as bot_command,
+        {{ tgpipe.char_length('message_text') }} as text_length,
+        new_chat_members_count,
+        is_forwarded,
+        update_kind in ('edited_message', 'edited_channel_post') as is_edit,
+        message_type = 'service' as is_service,
+        -- What every mart counts as a message: new (not an edit), not a service message.
+        update_kind in ('message', 'channel_post') and message_type <> 'service' as is_new_message,
+        sent_at,
+        edited_at,
+        cast(sent_at_local as date) as message_date,
+        cast(extract(hour from sent_at_local) as integer) as message_hour,
+        cast({{ tgpipe.iso_weekday('sent_at_local') }} as integer) as message_weekday,
+        cast(edited_at_local as date) as edited_date,
+        {{ tgpipe.safe_cast('context_date', 'date') }} as received_date,
+        processed_at
+    from localized
+
+)
+
+select * from enriched
