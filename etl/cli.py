@@ -5,13 +5,20 @@ Errors are one clear line on stderr and a non-zero exit; secrets never reach the
 
 from __future__ import annotations
 
+import json
 import os
 import sys
+from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import click
 
+from .botapi import ALLOWED_UPDATES, DEFAULT_API_URL, BotApi, BotApiError, describe_webhook_error
 from .config import ConfigError, WebhookSettings
+from .poll import PollError, poll
+from .storage import open_storage
+from .webhook import Webhook
 
 __all__ = ["main"]
 
@@ -51,3 +58,158 @@ def serve(host: str, port: int) -> None:
     args = [str(chalice), "--project-dir", str(CHALICE_PROJECT), "local", "--host", host, "--port", str(port)]
     args.append("--no-autoreload")  # one process: stops cleanly, and a bad setting exits at once
     os.execv(args[0], args)  # noqa: S606 - replaces this process with the real `chalice local`
+
+
+# --- the Bot API: connect a real bot ------------------------------------------------------------
+
+
+def _bot_api(api_url: str | None) -> BotApi:
+    """The bot from TELEGRAM_BOT_TOKEN, or a prompt that does not echo; the token is never printed."""
+    token = os.environ.get("TELEGRAM_BOT_TOKEN", "")
+    if not token:
+        if not sys.stdin.isatty():
+            raise click.ClickException("TELEGRAM_BOT_TOKEN is required (the token @BotFather gave you)")
+        token = click.prompt("Bot token (from @BotFather, not shown)", hide_input=True, err=True)
+    url = api_url or os.environ.get("TELEGRAM_API_URL", "") or DEFAULT_API_URL
+    try:
+        return BotApi(token, url)
+    except BotApiError as exc:
+        raise click.ClickException(str(exc)) from None
+
+
+_api_url_option = click.option(
+    "--api-url",
+    default=None,
+    metavar="URL",
+    help=f"Bot API base URL [env TELEGRAM_API_URL; default {DEFAULT_API_URL}].",
+)
+
+
+def _call(api: BotApi, method: str, params: dict[str, Any] | None = None) -> Any:
+    try:
+        return api.call(method, params)
+    except BotApiError as exc:
+        raise click.ClickException(str(exc)) from None
+
+
+@main.group()
+def bot() -> None:
+    """The bot itself."""
+
+
+@bot.command("me")
+@_api_url_option
+def bot_me(api_url: str | None) -> None:
+    """Show who the bot is, and warn when it cannot read the group's messages.
+
+    \b
+    Example:
+        TELEGRAM_BOT_TOKEN=123456:AAE... tgpipe bot me
+    """
+    me = _call(_bot_api(api_url), "getMe")
+    click.echo(f"@{me.get('username')} ({me.get('first_name')}, id {me.get('id')})")
+    click.echo(f"can join groups: {'yes' if me.get('can_join_groups') else 'no'}")
+    reads_all = bool(me.get("can_read_all_group_messages"))
+    click.echo(f"can read all group messages: {'yes' if reads_all else 'no'}")
+    if not reads_all:
+        click.echo(
+            "warning: privacy mode is on, so the bot sees only commands and replies to it. Turn it off "
+            "with @BotFather (/setprivacy -> Disable), or make the bot an admin of the group.",
+            err=True,
+        )
+
+
+@main.group()
+def webhook() -> None:
+    """Point Telegram at the webhook, inspect it, remove it."""
+
+
+@webhook.command("set")
+@click.option("--url", required=True, help="Public https URL of POST /webhook.")
+@click.option("--drop-pending", is_flag=True, help="Discard updates Telegram is still holding.")
+@_api_url_option
+def webhook_set(url: str, drop_pending: bool, api_url: str | None) -> None:
+    """Register the webhook with TELEGRAM_WEBHOOK_SECRET as its secret_token.
+
+    \b
+    Example:
+        tgpipe webhook set --url https://abc123.execute-api.us-east-1.amazonaws.com/api/webhook
+    """
+    if not url.startswith("https://"):
+        raise click.ClickException("--url must be an https:// URL (Telegram only calls https webhooks)")
+    try:
+        secret = WebhookSettings.from_env().webhook_secret
+    except ConfigError as exc:
+        raise click.ClickException(str(exc)) from None
+    params = {
+        "url": url,
+        "secret_token": secret,
+        "allowed_updates": list(ALLOWED_UPDATES),
+        "drop_pending_updates": drop_pending,
+    }
+    _call(_bot_api(api_url), "setWebhook", params)
+    click.echo(f"webhook set: {url} (updates: {', '.join(ALLOWED_UPDATES)})")
+
+
+@webhook.command("info")
+@_api_url_option
+def webhook_info(api_url: str | None) -> None:
+    """Show where Telegram delivers, how many updates wait, and the last error in plain words.
+
+    \b
+    Example:
+        tgpipe webhook info
+    """
+    info = _call(_bot_api(api_url), "getWebhookInfo")
+    click.echo(f"url: {info.get('url') or '(none: updates wait for getUpdates / tgpipe poll)'}")
+    click.echo(f"pending updates: {info.get('pending_update_count', 0)}")
+    if info.get("allowed_updates"):
+        click.echo(f"allowed updates: {', '.join(info['allowed_updates'])}")
+    if info.get("last_error_date"):
+        when = datetime.fromtimestamp(info["last_error_date"], UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
+        click.echo(f"last error: {when}: {describe_webhook_error(info.get('last_error_message', ''))}")
+    else:
+        click.echo("last error: none")
+
+
+@webhook.command("delete")
+@click.option("--drop-pending", is_flag=True, help="Discard updates Telegram is still holding.")
+@_api_url_option
+def webhook_delete(drop_pending: bool, api_url: str | None) -> None:
+    """Remove the webhook (needed before `tgpipe poll`).
+
+    \b
+    Example:
+        tgpipe webhook delete
+    """
+    _call(_bot_api(api_url), "deleteWebhook", {"drop_pending_updates": drop_pending})
+    click.echo("webhook deleted")
+
+
+@main.command("poll")
+@click.option(
+    "--timeout", default=50, show_default=True, type=click.IntRange(0, 50), help="Long-poll seconds."
+)
+@click.option("--once", is_flag=True, help="One round of getUpdates, then exit.")
+@_api_url_option
+def poll_command(timeout: int, once: bool, api_url: str | None) -> None:
+    """Fetch updates with getUpdates (no public URL needed) into the raw lake, as the webhook would.
+
+    \b
+    Example:
+        TELEGRAM_BOT_TOKEN=123456:AAE... TELEGRAM_CHAT_ID=-1001234567890 tgpipe poll
+    """
+    try:
+        settings = WebhookSettings.from_env(require_secret=False)
+    except ConfigError as exc:
+        raise click.ClickException(str(exc)) from None
+    api = _bot_api(api_url)
+    hook = Webhook(settings, open_storage(settings.raw_uri))
+    click.echo(f"polling -> {settings.raw_uri} (Ctrl-C to stop)", err=True)
+    try:
+        summary = poll(api, hook, timeout=timeout, once=once)
+    except (PollError, BotApiError) as exc:
+        raise click.ClickException(str(exc)) from None
+    except KeyboardInterrupt:
+        return
+    click.echo(json.dumps({"fetched": summary.fetched, **summary.outcomes}, sort_keys=True))
