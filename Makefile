@@ -28,7 +28,7 @@ lint: $(STAMP)  ## ruff and mypy
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
 
-test: lint  ## lint, then the whole test suite
+test: lint lint-sql check-athena  ## lint, then the whole test suite
 	$(BIN)/pytest
 
 bench: $(STAMP)  ## the benchmarks under bench/, printing figures
@@ -36,3 +36,11 @@ bench: $(STAMP)  ## the benchmarks under bench/, printing figures
 
 clean:  ## remove the environment and local lake
 	rm -rf $(VENV) lake .pytest_cache .mypy_cache .ruff_cache
+
+.PHONY: lint-sql check-athena
+
+lint-sql: $(STAMP)  ## sqlfluff on the dbt models (Athena dialect, jaffle-shop style)
+	cd dbt_project && ../$(BIN)/sqlfluff lint models
+
+check-athena: $(STAMP)  ## dbt parse + compile for Athena offline; sqlglot checks the SQL
+	$(BIN)/python dbt_project/scripts/check_athena_sql.py

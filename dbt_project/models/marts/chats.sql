@@ -22,8 +22,12 @@ activity as (
 
     select
         chat_id,
-        min(case when is_new_message then message_date end) as first_message_date,
-        max(case when is_new_message then message_date end) as last_message_date,
+        min(
+            case when is_new_message then message_date end
+        ) as first_message_date,
+        max(
+            case when is_new_message then message_date end
+        ) as last_message_date,
         count_if(is_new_message) as messages,
         count(distinct case when is_new_message then user_id end) as users
     from messages

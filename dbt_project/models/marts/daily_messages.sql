@@ -22,7 +22,8 @@ sent as (
 
 ),
 
--- An edit belongs to the local day it was made on, not to the day of the message it edits.
+-- An edit belongs to the local day it was made on, not to the day of the
+-- message it edits.
 edits as (
 
     select

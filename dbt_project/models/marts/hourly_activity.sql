@@ -11,6 +11,7 @@ final as (
     select
         chat_id,
         message_weekday as day_of_week,
+        message_hour as hour_of_day,
         case message_weekday
             when 1 then 'Monday'
             when 2 then 'Tuesday'
@@ -20,7 +21,6 @@ final as (
             when 6 then 'Saturday'
             when 7 then 'Sunday'
         end as day_name,
-        message_hour as hour_of_day,
         count(*) as messages,
         count(distinct user_id) as active_users,
         count(distinct message_date) as active_days

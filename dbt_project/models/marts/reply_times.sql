@@ -19,8 +19,8 @@ new_messages as (
         message_id,
         message_date,
         sent_at,
-        coalesce(user_id, sender_chat_id) as sender_id,
-        reply_to_message_id
+        reply_to_message_id,
+        coalesce(user_id, sender_chat_id) as sender_id
     from messages
     where is_new_message
 
@@ -50,7 +50,9 @@ latencies as (
         new_messages.message_date,
         first_replies.first_reply_at is not null as has_reply,
         cast(
-            {{ tgpipe.seconds_between('new_messages.sent_at', 'first_replies.first_reply_at') }} as double
+            {{ tgpipe.seconds_between(
+                'new_messages.sent_at', 'first_replies.first_reply_at'
+            ) }} as double
         ) / 60.0 as minutes_to_first_reply
     from new_messages
     left join first_replies
@@ -68,7 +70,8 @@ final as (
         count(*) as messages,
         count_if(has_reply) as replied_messages,
         cast(count_if(has_reply) as double) / count(*) as reply_rate,
-        {{ tgpipe.median('minutes_to_first_reply') }} as median_minutes_to_first_reply,
+        {{ tgpipe.median('minutes_to_first_reply') }}
+            as median_minutes_to_first_reply,
         avg(minutes_to_first_reply) as avg_minutes_to_first_reply
     from latencies
     group by 1, 2

@@ -35,7 +35,9 @@ texts as (
         message_date,
         update_id,
         user_id,
-        lower(concat(coalesce(message_text, ''), ' ', coalesce(caption, ''))) as body
+        lower(
+            concat(coalesce(message_text, ''), ' ', coalesce(caption, ''))
+        ) as body
     from messages
     where
         is_new_message
@@ -50,7 +52,9 @@ cleaned as (
         message_date,
         update_id,
         user_id,
-        {{ tgpipe.regexp_replace_all('body', '(https?://|www\\.)\\S+|(^|\\s)[@/]\\S+', ' ') }} as body
+        {{ tgpipe.regexp_replace_all(
+            'body', '(https?://|www\\.)\\S+|(^|\\s)[@/]\\S+', ' '
+        ) }} as body
     from texts
 
 ),
@@ -64,7 +68,9 @@ words as (
         cleaned.user_id,
         extracted.term
     from cleaned
-    cross join unnest({{ tgpipe.regexp_find_all('cleaned.body', '[\\p{L}\\p{N}]+') }}) as extracted (term)
+    cross join
+        unnest({{ tgpipe.regexp_find_all('cleaned.body', '[\\p{L}\\p{N}]+') }})
+            as extracted (term)
 
 ),
 

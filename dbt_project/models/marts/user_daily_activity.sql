@@ -12,13 +12,15 @@ final as (
         chat_id,
         message_date,
         user_id,
-        -- A user can rename during the day: keep the name of their last message.
+        -- Names can change during the day: keep those of the last message.
         max_by(user_first_name, sent_at) as first_name,
         max_by(user_username, sent_at) as username,
         coalesce(bool_or(user_is_bot), false) as is_bot,
         count(*) as messages,
         count_if(message_type = 'text') as text_messages,
-        avg(case when message_type = 'text' then cast(text_length as double) end) as avg_text_length
+        avg(
+            case when message_type = 'text' then cast(text_length as double) end
+        ) as avg_text_length
     from messages
     where is_new_message and user_id is not null
     group by 1, 2, 3

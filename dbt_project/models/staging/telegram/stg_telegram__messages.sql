@@ -1,6 +1,7 @@
 {#
     One row per update_id: the enriched updates, deduplicated, renamed and typed.
-    Times: `*_at` are naive UTC timestamps; `message_*` and `edited_date` are local to var('timezone').
+    Times: `*_at` are naive UTC timestamps; `message_*` and `edited_date` are
+    local to var('timezone').
 #}
 
 with
@@ -11,8 +12,8 @@ source as (
 
 ),
 
--- Telegram redelivers an update it saw no 2xx for; across local midnight the copy lands in the
--- next day's partition. Keep the first receipt.
+-- Telegram redelivers an update it saw no 2xx for; across local midnight the
+-- copy lands in the next day's partition. Keep the first receipt.
 ranked as (
 
     select
@@ -105,20 +106,28 @@ enriched as (
         message_type,
         message_text,
         caption,
-        -- Lower-case, without @botname; the ETL already normalises, this keeps old partitions honest.
-        nullif(split_part(lower(trim(raw_bot_command)), '@', 1), '') as bot_command,
+        -- Lower-case, without @botname: the ETL already normalises, this keeps
+        -- older partitions honest.
+        nullif(
+            split_part(lower(trim(raw_bot_command)), '@', 1), ''
+        ) as bot_command,
         {{ tgpipe.char_length('message_text') }} as text_length,
         new_chat_members_count,
         is_forwarded,
-        update_kind in ('edited_message', 'edited_channel_post') as is_edit,
+        update_kind in ('edited_message', 'edited_channel_post')
+            as is_edit,
         message_type = 'service' as is_service,
-        -- What every mart counts as a message: new (not an edit), not a service message.
-        update_kind in ('message', 'channel_post') and message_type <> 'service' as is_new_message,
+        -- What every mart counts as a message: new (not an edit), not a
+        -- service message.
+        update_kind in ('message', 'channel_post')
+        and message_type <> 'service' as is_new_message,
         sent_at,
         edited_at,
         cast(sent_at_local as date) as message_date,
         cast(extract(hour from sent_at_local) as integer) as message_hour,
-        cast({{ tgpipe.iso_weekday('sent_at_local') }} as integer) as message_weekday,
+        cast(
+            {{ tgpipe.iso_weekday('sent_at_local') }} as integer
+        ) as message_weekday,
         cast(edited_at_local as date) as edited_date,
         {{ tgpipe.safe_cast('context_date', 'date') }} as received_date,
         processed_at

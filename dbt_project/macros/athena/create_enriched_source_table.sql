@@ -1,0 +1,89 @@
+{#
+    dbt run-operation create_enriched_source_table [--args '{replace: true}' | '{dry_run: true}']
+
+    Creates (idempotently) the Glue database and the external table behind source('telegram',
+    'messages') over TGPIPE_ENRICHED_URI, with partition projection on context_date: every day the
+    ETL writes is queryable at once, with no MSCK REPAIR TABLE and no Glue partitions to manage.
+    Columns and types come from the source's YAML (declared once, as in the ETL's schema).
+    replace: drop and recreate the table (metadata only; the Parquet files stay) to apply a changed
+    definition. dry_run: print the DDL instead of running it (works with no AWS account).
+#}
+
+{% macro create_enriched_source_table(replace=false, dry_run=false) %}
+    {{- return(adapter.dispatch('create_enriched_source_table', 'tgpipe')(replace, dry_run)) -}}
+{% endmacro %}
+
+
+{% macro default__create_enriched_source_table(replace, dry_run) %}
+    {{ log("create_enriched_source_table: nothing to do on the " ~ target.type ~ " target, whose source reads the Parquet files of TGPIPE_ENRICHED_URI in place", info=true) }}
+{% endmacro %}
+
+
+{% macro athena__create_enriched_source_table(replace, dry_run) %}
+    {%- set statements = tgpipe.enriched_source_table_ddl(replace) -%}
+    {%- for statement in statements -%}
+        {%- if dry_run -%}
+            {{ print(statement ~ ';') }}
+        {%- else -%}
+            {%- do run_query(statement) -%}
+        {%- endif -%}
+    {%- endfor -%}
+    {%- if not dry_run -%}
+        {%- set relation = source('telegram', 'messages') -%}
+        {{ log("create_enriched_source_table: " ~ relation.schema ~ "." ~ relation.identifier ~ " reads " ~ tgpipe.enriched_location(), info=true) }}
+    {%- endif -%}
+{% endmacro %}
+
+
+{% macro enriched_location() %}
+    {#- TGPIPE_ENRICHED_URI as an S3 folder URI ending in /, or a clear error. -#}
+    {%- set uri = env_var('TGPIPE_ENRICHED_URI', '') | trim -%}
+    {%- if not modules.re.fullmatch('s3://[a-z0-9][a-z0-9.\-]{1,61}[a-z0-9](/[^\'\\\\]*)?', uri) -%}
+        {{ exceptions.raise_compiler_error(
+            "TGPIPE_ENRICHED_URI must be the s3://bucket/prefix the ETL writes to on the athena target, got '" ~ uri ~ "'"
+        ) }}
+    {%- endif -%}
+    {{- return(uri.rstrip('/') ~ '/') -}}
+{% endmacro %}
+
+
+{% macro enriched_source_table_ddl(replace=false) %}
+    {#- The DDL statements, in order, as a list of strings (Athena runs one statement per query). -#}
+    {%- set relation = source('telegram', 'messages') -%}
+    {%- set location = tgpipe.enriched_location() -%}
+    {%- set node = graph.sources.values() | selectattr('source_name', 'equalto', 'telegram')
+        | selectattr('name', 'equalto', 'messages') | first -%}
+    {%- set partition_column = 'context_date' -%}
+    {%- set columns = [] -%}
+    {%- for column in node.columns.values() if column.name != partition_column -%}
+        {%- if not column.data_type -%}
+            {{ exceptions.raise_compiler_error("source telegram.messages: column " ~ column.name ~ " has no data_type") }}
+        {%- endif -%}
+        {%- do columns.append('`' ~ column.name ~ '` ' ~ column.data_type) -%}
+    {%- endfor -%}
+    {%- set table = '`' ~ relation.schema ~ '`.`' ~ relation.identifier ~ '`' -%}
+    {%- set statements = ['create database if not exists `' ~ relation.schema ~ '`'] -%}
+    {%- if replace -%}
+        {%- do statements.append('drop table if exists ' ~ table) -%}
+    {%- endif -%}
+    {%- set ddl -%}
+create external table if not exists {{ table }} (
+    {{ columns | join(',\n    ') }}
+)
+comment 'tgpipe enriched layer: one row per update carrying a Message, partitioned by day of receipt'
+partitioned by (`{{ partition_column }}` string)
+stored as parquet
+location '{{ location }}'
+tblproperties (
+    'projection.enabled' = 'true',
+    'projection.{{ partition_column }}.type' = 'date',
+    'projection.{{ partition_column }}.format' = 'yyyy-MM-dd',
+    'projection.{{ partition_column }}.range' = '{{ var("enriched_first_date", "2020-01-01") }},NOW+1DAYS',
+    'projection.{{ partition_column }}.interval' = '1',
+    'projection.{{ partition_column }}.interval.unit' = 'DAYS',
+    'storage.location.template' = '{{ location }}{{ partition_column }}=${{ "{" ~ partition_column ~ "}" }}/'
+)
+    {%- endset -%}
+    {%- do statements.append(ddl) -%}
+    {{- return(statements) -}}
+{% endmacro %}

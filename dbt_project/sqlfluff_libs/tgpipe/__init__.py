@@ -1,0 +1,54 @@
+"""Stubs of the project's macros for sqlfluff's jinja templater (it knows no dbt adapter).
+
+sqlfluff exposes this package to templates as `tgpipe`, so `{{ tgpipe.epoch_to_timestamp('x') }}`
+renders here to what the macro renders to on Athena (the dialect sqlfluff lints with). Keep the
+signatures in step with macros/engine/*.sql.
+"""
+
+from __future__ import annotations
+
+
+def local_timezone() -> str:
+    return "UTC"
+
+
+def epoch_to_timestamp(epoch_seconds: str) -> str:
+    return f"cast(from_unixtime({epoch_seconds}, 'UTC') as timestamp)"
+
+
+def to_local_timestamp(utc_timestamp: str, zone: str | None = None) -> str:
+    return (
+        f"cast(with_timezone({utc_timestamp}, 'UTC') at time zone '{zone or local_timezone()}' as timestamp)"
+    )
+
+
+def iso_weekday(timestamp_expression: str) -> str:
+    return f"day_of_week({timestamp_expression})"
+
+
+def seconds_between(start_timestamp: str, end_timestamp: str) -> str:
+    return f"date_diff('second', {start_timestamp}, {end_timestamp})"
+
+
+def regexp_replace_all(string: str, pattern: str, replacement: str) -> str:
+    return f"regexp_replace({string}, '{pattern}', '{replacement}')"
+
+
+def regexp_find_all(string: str, pattern: str) -> str:
+    return f"regexp_extract_all({string}, '{pattern}')"
+
+
+def regexp_like(string: str, pattern: str) -> str:
+    return f"regexp_like({string}, '{pattern}')"
+
+
+def char_length(string: str) -> str:
+    return f"length({string})"
+
+
+def safe_cast(expression: str, type_name: str) -> str:
+    return f"try_cast({expression} as {type_name})"
+
+
+def median(expression: str) -> str:
+    return f"approx_percentile(cast({expression} as double), 0.5)"
