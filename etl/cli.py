@@ -213,3 +213,23 @@ def poll_command(timeout: int, once: bool, api_url: str | None) -> None:
     except KeyboardInterrupt:
         return
     click.echo(json.dumps({"fetched": summary.fetched, **summary.outcomes}, sort_keys=True))
+
+
+@main.command("demo")
+@click.option("--lake", default="lake/demo", show_default=True, type=click.Path(path_type=Path))
+@click.option("--days", default=7, show_default=True, type=click.IntRange(1, 60))
+def demo_command(lake: Path, days: int) -> None:
+    """Run the whole pipeline on a generated conversation: webhook over HTTP, ETL, dbt, report.
+
+    The folder is cleared first, so the demo can run any number of times.
+
+    \b
+    Example:
+        tgpipe demo --lake lake/demo --days 7
+    """
+    from .demo import DemoError, run_demo
+
+    try:
+        run_demo(lake, days=days, echo=click.echo)
+    except DemoError as exc:
+        raise click.ClickException(str(exc)) from None
