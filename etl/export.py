@@ -254,7 +254,7 @@ def _stored_message(raw: Storage, key: str, chats: frozenset[int]) -> tuple[int,
         update = json.loads(raw.get(key))
     except ObjectNotFound:
         return None  # deleted since it was listed
-    except ValueError:
+    except (ValueError, RecursionError):
         return None  # not JSON: the ETL reports such objects, they hold no message to compare
     if not isinstance(update, dict):
         return None
