@@ -215,6 +215,59 @@ def poll_command(timeout: int, once: bool, api_url: str | None) -> None:
     click.echo(json.dumps({"fetched": summary.fetched, **summary.outcomes}, sort_keys=True))
 
 
+@main.command("import-export")
+@click.argument("export", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--chat-id", required=True, type=int, help="The group's Bot API chat id (e.g. -1001234567890).")
+@click.option(
+    "--migrated-from-chat-id",
+    type=int,
+    default=None,
+    help="Also import the basic group's history (before its migration to a supergroup) under this id.",
+)
+@click.option("--workers", default=16, show_default=True, type=click.IntRange(1, 64), help="Parallel writes.")
+def import_export_command(
+    export: Path, chat_id: int, migrated_from_chat_id: int | None, workers: int
+) -> None:
+    """Import a Telegram Desktop export (result.json) into the raw lake as Bot API updates.
+
+    Messages the webhook already stored (same chat and message id) are skipped; rerunning is safe.
+    Then run `tgpipe backfill` over the days it reports.
+
+    \b
+    Example:
+        tgpipe import-export ~/Downloads/ChatExport/result.json --chat-id -1001234567890
+    """
+    from tqdm import tqdm
+
+    from .config import parse_timezone, parse_uri
+    from .export import ExportError, import_export, progress_total
+    from .storage import StorageError
+
+    try:
+        raw_uri = parse_uri(os.environ.get("TGPIPE_RAW_URI", "").strip() or "lake/raw", "TGPIPE_RAW_URI")
+        zone = parse_timezone(os.environ.get("TGPIPE_TIMEZONE", "").strip() or "UTC")
+    except ConfigError as exc:
+        raise click.ClickException(str(exc)) from None
+    with tqdm(total=progress_total(export), unit="B", unit_scale=True, desc="import", file=sys.stderr) as bar:
+
+        def advance(nbytes: int) -> None:
+            bar.update(nbytes)
+
+        try:
+            summary = import_export(
+                export,
+                chat_id,
+                open_storage(raw_uri),
+                zone,
+                migrated_from_chat_id=migrated_from_chat_id,
+                progress=advance,
+                workers=workers,
+            )
+        except (ExportError, StorageError) as exc:
+            raise click.ClickException(str(exc)) from None
+    click.echo(json.dumps(summary.as_dict(), sort_keys=True, ensure_ascii=False))
+
+
 @main.command("demo")
 @click.option("--lake", default="lake/demo", show_default=True, type=click.Path(path_type=Path))
 @click.option("--days", default=7, show_default=True, type=click.IntRange(1, 60))
@@ -233,3 +286,44 @@ def demo_command(lake: Path, days: int) -> None:
         run_demo(lake, days=days, echo=click.echo)
     except DemoError as exc:
         raise click.ClickException(str(exc)) from None
+
+
+@main.command("report")
+@click.option("--chat-id", type=int, default=None, help="Chat to report on [default: the lake's only chat].")
+@click.option(
+    "--out",
+    default="lake/report.html",
+    show_default=True,
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="HTML file to write.",
+)
+@click.option(
+    "--db",
+    default=None,
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="DuckDB file holding the marts [env TGPIPE_DUCKDB_PATH; default lake/tgpipe.duckdb].",
+)
+def report_command(chat_id: int | None, out: Path, db: Path | None) -> None:
+    """Write one self-contained HTML file of charts for a chat, from the dbt marts on DuckDB.
+
+    \b
+    Example:
+        tgpipe report --chat-id -1001234567890 --out lake/report.html
+    """
+    try:
+        from .report import ReportError, build_report
+    except ImportError as exc:  # installed without the `local` extra
+        raise click.ClickException(f"tgpipe report needs {exc.name}: pip install 'tgpipe[local]'") from None
+
+    path = db or Path(os.environ.get("TGPIPE_DUCKDB_PATH") or "lake/tgpipe.duckdb")
+    try:
+        summary = build_report(path, chat_id, out)
+    except ReportError as exc:
+        raise click.ClickException(str(exc)) from None
+    period = f"{summary.first_date} to {summary.last_date}" if summary.first_date else "no messages yet"
+    click.echo(
+        f"report of chat {summary.chat_id} ({period}, {summary.messages:,} messages from "
+        f"{summary.users:,} users) -> {summary.out_path}"
+    )
+    if summary.empty_charts:
+        click.echo(f"no data for: {', '.join(summary.empty_charts)}", err=True)
