@@ -9,7 +9,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: help venv lint test bench clean
+.PHONY: help venv lint test demo bench clean
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-8s %s\n", $$1, $$2}'
@@ -30,6 +30,9 @@ lint: $(STAMP)  ## ruff and mypy
 
 test: lint lint-sql check-athena  ## lint, then the whole test suite
 	$(BIN)/pytest
+
+demo: $(STAMP)  ## the whole pipeline on a generated week of a group: webhook, ETL, dbt, report
+	$(BIN)/tgpipe demo --lake lake/demo
 
 bench: $(STAMP)  ## the benchmarks under bench/, printing figures
 	$(BIN)/python bench/webhook_bench.py
