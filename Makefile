@@ -28,7 +28,7 @@ lint: $(STAMP)  ## ruff and mypy
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
 
-test: lint lint-sql check-athena  ## lint, then the whole test suite
+test: lint lint-sql check-athena chromium  ## lint, then the whole test suite
 	$(BIN)/pytest
 
 demo: $(STAMP)  ## the whole pipeline on a generated week of a group: webhook, ETL, dbt, report
@@ -47,3 +47,11 @@ lint-sql: $(STAMP)  ## sqlfluff on the dbt models (Athena dialect, jaffle-shop s
 
 check-athena: $(STAMP)  ## dbt parse + compile for Athena offline; sqlglot checks the SQL
 	$(BIN)/python dbt_project/scripts/check_athena_sql.py
+
+.PHONY: chromium
+
+# The report's browser test drives a system Chromium (Debian's package); playwright never downloads one.
+chromium:  ## install Debian's chromium when no Chromium/Chrome is on the PATH
+	@command -v chromium >/dev/null || command -v chromium-browser >/dev/null || command -v google-chrome >/dev/null || { \
+		SUDO=$$([ "$$(id -u)" = 0 ] || echo sudo); \
+		$$SUDO apt-get update -qq && $$SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; }
