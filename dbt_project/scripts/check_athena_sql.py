@@ -154,9 +154,17 @@ def _function_name(node: exp.Expression) -> str:
 def athena_sql_problems(sql: str) -> list[str]:
     """What keeps this SELECT from running on Athena: syntax errors, unknown functions, casts."""
     problems: list[str] = []
-    for token in sqlglot.Dialect.get_or_raise("athena").tokenize(sql):
+    tokens = sqlglot.Dialect.get_or_raise("athena").tokenize(sql)
+    for before, token, after in zip([None, *tokens[:-1]], tokens, [*tokens[1:], None], strict=True):
         if token.token_type == TokenType.DCOLON:
             problems.append(f"line {token.line}: '::' cast (use cast(x as type))")
+        # A function call as written (sqlglot would translate some DuckDB names, e.g. isodow).
+        is_call = (
+            token.token_type == TokenType.VAR and after is not None and after.token_type == TokenType.L_PAREN
+        )
+        is_alias = before is not None and before.token_type in (TokenType.ALIAS, TokenType.DOT)
+        if is_call and not is_alias and token.text.lower() not in TRINO_FUNCTIONS:
+            problems.append(f"line {token.line}: function {token.text.lower()}() is not a Trino function")
     try:
         statements = sqlglot.parse(sql, read="athena", error_level=ErrorLevel.RAISE)
     except ParseError as error:
