@@ -8,7 +8,6 @@ drawn by :mod:`etl.charts`; hover text is SVG ``<title>``. Every text that comes
 from __future__ import annotations
 
 import os
-import tempfile
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
@@ -87,10 +86,9 @@ def build_report(duckdb_path: str | Path, chat_id: int | None, out_path: str | P
     page, drawn, empty = render_page(chat, data, source=str(db))
     out = Path(out_path)
     out.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=out.parent, prefix=f".{out.name}.", suffix=".tmp")
-    with os.fdopen(fd, "w", encoding="utf-8") as fh:
-        fh.write(page)
-    Path(tmp).replace(out)  # a reader never sees half a report
+    tmp = out.with_name(f".{out.name}.{os.getpid()}.tmp")  # same folder: the rename is atomic
+    tmp.write_text(page, encoding="utf-8")
+    tmp.replace(out)  # a reader never sees half a report
     return ReportSummary(
         out_path=out,
         chat_id=chat.chat_id,

