@@ -185,8 +185,9 @@ def test_source_table_needs_an_s3_enriched_uri(tmp_path: Path, uri: str) -> None
     ) in result.stdout
 
 
-def test_athena_target_names_a_missing_setting(tmp_path: Path) -> None:
-    """Without TGPIPE_ATHENA_S3_STAGING_DIR the athena target stops and names the variable."""
-    result = run_operation(tmp_path, athena_env(TGPIPE_ATHENA_S3_STAGING_DIR=""), "--args", "{dry_run: true}")
+@pytest.mark.parametrize("name", ["TGPIPE_ATHENA_S3_STAGING_DIR", "TGPIPE_ATHENA_REGION"])
+def test_athena_target_names_a_missing_setting(tmp_path: Path, name: str) -> None:
+    """Without its staging folder or region (nor AWS_REGION) the athena target stops, naming the variable."""
+    result = run_operation(tmp_path, athena_env(**{name: ""}), "--args", "{dry_run: true}")
     assert result.returncode == 2
-    assert "Env var required but not provided: 'TGPIPE_ATHENA_S3_STAGING_DIR'" in result.stdout
+    assert f"Env var required but not provided: '{name}'" in result.stdout
