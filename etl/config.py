@@ -13,8 +13,11 @@ from dataclasses import dataclass, field
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 __all__ = [
+    "DEFAULT_ENRICHED_URI",
+    "DEFAULT_FETCH_WORKERS",
     "DEFAULT_RAW_URI",
     "ConfigError",
+    "EtlSettings",
     "WebhookSettings",
     "parse_chat_ids",
     "parse_timezone",
@@ -22,7 +25,11 @@ __all__ = [
 ]
 
 DEFAULT_RAW_URI = "lake/raw"
+DEFAULT_ENRICHED_URI = "lake/enriched"
 DEFAULT_TIMEZONE = "UTC"
+# Concurrent GETs while reading a day: an S3 GET waits ~10-50 ms, so 64 in flight keep one Lambda busy.
+DEFAULT_FETCH_WORKERS = 64
+MAX_FETCH_WORKERS = 256
 
 _INT64_MIN, _INT64_MAX = -(2**63), 2**63 - 1
 # What Telegram accepts as setWebhook's secret_token.
@@ -109,3 +116,45 @@ class WebhookSettings:
         raw_uri = parse_uri(env.get("TGPIPE_RAW_URI", "").strip() or DEFAULT_RAW_URI, "TGPIPE_RAW_URI")
         timezone = parse_timezone(env.get("TGPIPE_TIMEZONE", "").strip() or DEFAULT_TIMEZONE)
         return cls(chat_ids=chat_ids, webhook_secret=secret, raw_uri=raw_uri, timezone=timezone)
+
+
+def _int_setting(env: Mapping[str, str], name: str, default: int, low: int, high: int) -> int:
+    text = env.get(name, "").strip()
+    if not text:
+        return default
+    try:
+        value = int(text, 10)
+    except ValueError:
+        raise ConfigError(f"{name} must be an integer from {low} to {high}, got {text!r}") from None
+    if not low <= value <= high:
+        raise ConfigError(f"{name} must be an integer from {low} to {high}, got {value}")
+    return value
+
+
+@dataclass(frozen=True)
+class EtlSettings:
+    """What the daily ETL needs: where raw updates are, where Parquet goes, what a day is, how many
+    objects to fetch at once."""
+
+    raw_uri: str = DEFAULT_RAW_URI
+    enriched_uri: str = DEFAULT_ENRICHED_URI
+    timezone: ZoneInfo = field(default_factory=lambda: ZoneInfo(DEFAULT_TIMEZONE))
+    fetch_workers: int = DEFAULT_FETCH_WORKERS
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None) -> EtlSettings:
+        """Read and validate TGPIPE_RAW_URI, TGPIPE_ENRICHED_URI, TGPIPE_TIMEZONE and
+        TGPIPE_FETCH_WORKERS (all optional)."""
+        env = os.environ if env is None else env
+        raw_uri = parse_uri(env.get("TGPIPE_RAW_URI", "").strip() or DEFAULT_RAW_URI, "TGPIPE_RAW_URI")
+        enriched_uri = parse_uri(
+            env.get("TGPIPE_ENRICHED_URI", "").strip() or DEFAULT_ENRICHED_URI, "TGPIPE_ENRICHED_URI"
+        )
+        if enriched_uri.rstrip("/") == raw_uri.rstrip("/"):
+            raise ConfigError(
+                f"TGPIPE_ENRICHED_URI must differ from TGPIPE_RAW_URI (both are {raw_uri!r}): "
+                "Parquet written among the raw updates would be read back as updates"
+            )
+        timezone = parse_timezone(env.get("TGPIPE_TIMEZONE", "").strip() or DEFAULT_TIMEZONE)
+        workers = _int_setting(env, "TGPIPE_FETCH_WORKERS", DEFAULT_FETCH_WORKERS, 1, MAX_FETCH_WORKERS)
+        return cls(raw_uri=raw_uri, enriched_uri=enriched_uri, timezone=timezone, fetch_workers=workers)
