@@ -8,9 +8,9 @@ from __future__ import annotations
 import json
 import os
 import sys
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
@@ -19,6 +19,9 @@ from .config import ConfigError, WebhookSettings
 from .poll import PollError, poll
 from .storage import open_storage
 from .webhook import Webhook
+
+if TYPE_CHECKING:
+    from .job import EtlJob
 
 __all__ = ["main"]
 
@@ -327,3 +330,97 @@ def report_command(chat_id: int | None, out: Path, db: Path | None) -> None:
     )
     if summary.empty_charts:
         click.echo(f"no data for: {', '.join(summary.empty_charts)}", err=True)
+
+
+# --- the daily ETL: raw updates -> Parquet ------------------------------------------------------
+
+_DAY = click.DateTime(formats=["%Y-%m-%d"])
+
+
+def _etl_job() -> EtlJob:
+    from .job import EtlJob  # pyarrow: only the ETL commands pay for importing it
+
+    try:
+        return EtlJob.from_env()
+    except ConfigError as exc:
+        raise click.ClickException(str(exc)) from None
+
+
+@main.command("etl")
+@click.option(
+    "--date", "day", type=_DAY, default=None, help="Day of receipt to process [default: yesterday]."
+)
+def etl_command(day: datetime | None) -> None:
+    """Write one day of raw updates as the typed Parquet partition
+    TGPIPE_ENRICHED_URI/context_date=DAY/part-00000.parquet, replacing the day's previous output.
+
+    The day is a local day in TGPIPE_TIMEZONE (default: yesterday there). Prints the summary as one
+    JSON line; exits non-zero when storage fails or some objects were not updates (the good rows are
+    written all the same, the bad objects' keys are logged).
+
+    \b
+    Example:
+        TGPIPE_RAW_URI=lake/raw TGPIPE_ENRICHED_URI=lake/enriched tgpipe etl --date 2026-10-05
+    """
+    from .job import BadObjects
+    from .schedule import yesterday
+    from .storage import StorageError
+
+    job = _etl_job()
+    target = day.date() if day is not None else yesterday(job.settings.timezone)
+    try:
+        summary = job.run_day(target)
+    except StorageError as exc:
+        raise click.ClickException(f"etl of {target} failed, nothing was replaced: {exc}") from None
+    click.echo(summary.to_json())
+    try:
+        job.check(summary)
+    except BadObjects as exc:
+        raise click.ClickException(str(exc)) from None
+
+
+@main.command("backfill")
+@click.option("--start", type=_DAY, required=True, help="First day of receipt to process.")
+@click.option("--end", type=_DAY, required=True, help="Last day of receipt to process (included).")
+def backfill_command(start: datetime, end: datetime) -> None:
+    """Run the ETL for every day from --start to --end, in order: one JSON summary line per day,
+    a progress bar on stderr.
+
+    Every day is rerunnable, so a backfill that stops (storage failure, Ctrl-C) resumes by running
+    again from the day it names. Exits non-zero when it stops or when some days had bad objects.
+
+    \b
+    Example:
+        tgpipe backfill --start 2026-10-01 --end 2026-10-31
+    """
+    from .job import days_between
+    from .storage import StorageError
+
+    first, last = start.date(), end.date()
+    if first > last:
+        raise click.BadParameter(f"--start {first} is after --end {last}", param_hint="'--start'")
+    job = _etl_job()
+    days = days_between(first, last)
+    with_bad: list[str] = []
+    with click.progressbar(days, label="backfill", file=sys.stderr, item_show_func=_day_label) as bar:
+        for day in bar:
+            try:
+                summary = job.run_day(day)
+            except (StorageError, KeyboardInterrupt) as exc:
+                reason = str(exc) if isinstance(exc, StorageError) else "interrupted"
+                raise click.ClickException(
+                    f"backfill stopped at {day} ({reason}); days before it are done. "
+                    f"Resume with: tgpipe backfill --start {day} --end {last}"
+                ) from None
+            click.echo(summary.to_json())
+            if summary.bad_objects:
+                with_bad.append(f"{day} ({summary.bad_objects})")
+    if with_bad:
+        raise click.ClickException(
+            f"bad objects on {len(with_bad)} day(s): {', '.join(with_bad)}; their good rows were written "
+            "and the bad objects' keys are in the etl_bad_object log lines"
+        )
+
+
+def _day_label(day: date | None) -> str | None:
+    return day.isoformat() if day is not None else None
