@@ -1,6 +1,6 @@
-"""tgpipe on AWS Lambda: the Telegram webhook (API Gateway route).
+"""tgpipe on AWS Lambda: the Telegram webhook (API Gateway route) and the daily ETL (EventBridge).
 
-A table of contents: each handler reads the request and calls into the `etl` package.
+A table of contents: each handler reads the request or event and calls into the `etl` package.
 """
 
 from __future__ import annotations
@@ -8,12 +8,17 @@ from __future__ import annotations
 import os
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
-from chalice import Chalice, Response
+from chalice import Chalice, Cron, Response
+from chalice.app import CloudWatchEvent
 
 from etl.config import ConfigError
 from etl.logs import get_logger, log_event
 from etl.webhook import SECRET_HEADER, Webhook
+
+if TYPE_CHECKING:
+    from etl.job import EtlJob
 
 app = Chalice(app_name="tgpipe")
 # Telegram posts application/json. Declared binary, API Gateway hands the body over base64-encoded,
@@ -25,6 +30,11 @@ app.api.binary_types.append("application/json")
 _CHECKOUT = Path(__file__).resolve().parent.parent
 _TEXT = {"Content-Type": "text/plain; charset=utf-8"}
 _webhook: Webhook | None = None
+_etl: EtlJob | None = None
+
+# 00:15 UTC: just after midnight in prod's TGPIPE_TIMEZONE (UTC). Cron is UTC: for another zone use
+# etl.schedule.utc_cron_after_midnight(zone) (tests/test_schedule.py checks the two agree).
+ETL_CRON = Cron(15, 0, "*", "*", "?", "*")
 
 
 def get_webhook() -> Webhook:
@@ -33,6 +43,17 @@ def get_webhook() -> Webhook:
     if _webhook is None:
         _webhook = Webhook.from_env(base_dir=_CHECKOUT)
     return _webhook
+
+
+def get_etl() -> EtlJob:
+    """The daily ETL, built on first use from the environment (tests replace it). Only this function
+    imports pyarrow (through etl.job): the webhook never loads it."""
+    global _etl
+    if _etl is None:
+        from etl.job import EtlJob
+
+        _etl = EtlJob.from_env(base_dir=_CHECKOUT)
+    return _etl
 
 
 def _serving_locally() -> bool:
@@ -62,3 +83,10 @@ def webhook() -> Response:
     body = raw_body if isinstance(raw_body, bytes) else raw_body.encode("utf-8")
     result = handler.handle(body, request.headers.get(SECRET_HEADER))
     return Response(body=result.body, status_code=result.status, headers=_TEXT)
+
+
+@app.schedule(ETL_CRON, name="etl_daily")
+def etl_daily(event: CloudWatchEvent) -> dict[str, Any]:
+    """D-1 (the day before the event's time, in TGPIPE_TIMEZONE) -> its enriched Parquet partition.
+    Bad objects make the invocation fail after the good rows are written, so an alarm fires."""
+    return get_etl().run_scheduled(event.time)

@@ -22,7 +22,7 @@ import os
 import tempfile
 import time
 from collections import Counter
-from collections.abc import Callable, Generator, Iterator
+from collections.abc import Callable, Generator, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
@@ -133,7 +133,9 @@ class EtlJob:
     row_group_rows: int = ROW_GROUP_ROWS
 
     @classmethod
-    def from_env(cls, env: dict[str, str] | None = None, *, base_dir: str | None = None) -> EtlJob:
+    def from_env(
+        cls, env: Mapping[str, str] | None = None, *, base_dir: str | os.PathLike[str] | None = None
+    ) -> EtlJob:
         """The job configured by TGPIPE_RAW_URI, TGPIPE_ENRICHED_URI, TGPIPE_TIMEZONE and
         TGPIPE_FETCH_WORKERS (relative lake paths taken from ``base_dir``, else the working directory)."""
         settings = EtlSettings.from_env(env)
