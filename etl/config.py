@@ -83,6 +83,22 @@ def parse_timezone(value: str, name: str = "TGPIPE_TIMEZONE") -> ZoneInfo:
         ) from None
 
 
+def _secret_from_parameter(name: str) -> str:
+    """The secret kept in SSM Parameter Store (on Lambda), named by TELEGRAM_WEBHOOK_SECRET_PARAM."""
+    from .secrets import SecretError, parameter_value
+
+    try:
+        value = parameter_value(name)
+    except SecretError as exc:
+        raise ConfigError(f"TELEGRAM_WEBHOOK_SECRET_PARAM: {exc}") from None
+    if not _SECRET_RE.fullmatch(value):
+        raise ConfigError(
+            f"TELEGRAM_WEBHOOK_SECRET_PARAM: SSM parameter {name} must hold 1-256 characters of "
+            "A-Z, a-z, 0-9, _ and - (what Telegram accepts as secret_token)"
+        )
+    return value
+
+
 @dataclass(frozen=True)
 class WebhookSettings:
     """What the webhook needs: who may post, which chats are kept, where they go, what a day is."""
@@ -103,6 +119,8 @@ class WebhookSettings:
             _required(env, "TELEGRAM_CHAT_ID", "comma-separated chat ids, e.g. -1001234567890")
         )
         secret = env.get("TELEGRAM_WEBHOOK_SECRET", "")
+        if not secret and (parameter := env.get("TELEGRAM_WEBHOOK_SECRET_PARAM", "").strip()):
+            secret = _secret_from_parameter(parameter)
         if not secret and require_secret:
             raise ConfigError(
                 "TELEGRAM_WEBHOOK_SECRET is required: the secret_token given to setWebhook "
