@@ -28,7 +28,7 @@ activity as (
         max(
             case when is_new_message then message_date end
         ) as last_message_date,
-        count_if(is_new_message) as messages,
+        count(case when is_new_message then 1 end) as messages,
         count(distinct case when is_new_message then user_id end) as users
     from messages
     group by 1

@@ -13,9 +13,9 @@ sent as (
         message_date,
         count(*) as messages,
         count(distinct user_id) as active_users,
-        count_if(message_type = 'text') as text_messages,
-        count_if(message_type <> 'text') as media_messages,
-        count_if(is_forwarded) as forwarded_messages
+        count(case when message_type = 'text' then 1 end) as text_messages,
+        count(case when message_type <> 'text' then 1 end) as media_messages,
+        count(case when is_forwarded then 1 end) as forwarded_messages
     from messages
     where is_new_message
     group by 1, 2

@@ -68,8 +68,9 @@ final as (
         chat_id,
         message_date,
         count(*) as messages,
-        count_if(has_reply) as replied_messages,
-        cast(count_if(has_reply) as double) / count(*) as reply_rate,
+        count(case when has_reply then 1 end) as replied_messages,
+        cast(count(case when has_reply then 1 end) as double)
+        / count(*) as reply_rate,
         {{ tgpipe.median('minutes_to_first_reply') }}
             as median_minutes_to_first_reply,
         avg(minutes_to_first_reply) as avg_minutes_to_first_reply

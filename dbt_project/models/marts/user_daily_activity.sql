@@ -17,7 +17,7 @@ final as (
         max_by(user_username, sent_at) as username,
         coalesce(bool_or(user_is_bot), false) as is_bot,
         count(*) as messages,
-        count_if(message_type = 'text') as text_messages,
+        count(case when message_type = 'text' then 1 end) as text_messages,
         avg(
             case when message_type = 'text' then cast(text_length as double) end
         ) as avg_text_length
