@@ -78,7 +78,7 @@ tblproperties (
     'projection.enabled' = 'true',
     'projection.{{ partition_column }}.type' = 'date',
     'projection.{{ partition_column }}.format' = 'yyyy-MM-dd',
-    'projection.{{ partition_column }}.range' = '{{ var("enriched_first_date", "2020-01-01") }},NOW+1DAYS',
+    'projection.{{ partition_column }}.range' = '{{ tgpipe.projection_first_date() }},NOW+1DAYS',
     'projection.{{ partition_column }}.interval' = '1',
     'projection.{{ partition_column }}.interval.unit' = 'DAYS',
     'storage.location.template' = '{{ location }}{{ partition_column }}=${{ "{" ~ partition_column ~ "}" }}/'
@@ -86,4 +86,14 @@ tblproperties (
     {%- endset -%}
     {%- do statements.append(ddl) -%}
     {{- return(statements) -}}
+{% endmacro %}
+
+
+{% macro projection_first_date() %}
+    {#- var('enriched_first_date'), checked: it is inlined in the DDL. -#}
+    {%- set first = var('enriched_first_date', '2020-01-01') | string | trim -%}
+    {%- if not modules.re.fullmatch('[0-9]{4}-[0-9]{2}-[0-9]{2}', first) -%}
+        {{ exceptions.raise_compiler_error("var 'enriched_first_date' must be a date like 2020-01-01, got '" ~ first ~ "'") }}
+    {%- endif -%}
+    {{- return(first) -}}
 {% endmacro %}
