@@ -1,0 +1,398 @@
+"""ETL benchmark: our day run against the course's algorithm, side by side in one run.
+
+    .venv/bin/python bench/etl_bench.py [--n 100000] [--rounds 3] [--memory-n 1000000]
+                                        [--s3-n 2000] [--latency-ms 20] [--workers 64]
+
+Prints figures; asserts nothing. Targets (issue 3):
+* local folder, N realistic updates in one day: `tgpipe etl` (the whole process, as a user runs it)
+  at least 2x faster than the course's algorithm (sequential json.load of each file, rows as a list
+  of dicts, one pyarrow write), with peak memory;
+* S3 with a fixed latency per request: at least 30x faster than fetching sequentially;
+* peak RSS for N and for --memory-n updates (1M must stay under 1 GiB);
+* Parquet bytes per update against raw JSON bytes per update.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import random
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections.abc import Iterator
+from datetime import date
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+BIN = Path(sys.executable).parent
+DAY = "2026-10-05"
+GROUP_CHAT = {"id": -1001234567890, "title": "Grupo de Suporte 💬", "type": "supergroup", "is_forum": True}
+WORDS = [
+    "boleto",
+    "acesso",
+    "senha",
+    "erro",
+    "pagamento",
+    "ajuda",
+    "obrigado",
+    "conta",
+    "app",
+    "login",
+    "cartão",
+    "fatura",
+    "olá",
+    "bom",
+    "dia",
+    "pessoal",
+    "alguém",
+    "sabe",
+    "como",
+    "resolver",
+    "problema",
+    "segunda",
+    "via",
+    "pix",
+    "transferência",
+    "🙏",
+    "👍",
+    "😀",
+]
+
+COURSE = """
+# The course's ETL algorithm on a local folder: sequential json.load of each object, rows as a list
+# of dicts, one pyarrow table (schema inferred), one write. (Kept from crashing on media: .get.)
+import json, os, sys
+import pyarrow as pa, pyarrow.parquet as pq
+folder, out = sys.argv[1], sys.argv[2]
+rows = []
+for name in sorted(os.listdir(folder)):
+    with open(os.path.join(folder, name)) as fh:
+        data = json.load(fh)
+    m = data.get("message") or data.get("edited_message")
+    if m is None:
+        continue
+    fr = m.get("from") or {}
+    rows.append({"update_id": data["update_id"], "message_id": m["message_id"], "from_id": fr.get("id"),
+                 "from_is_bot": fr.get("is_bot"), "from_first_name": fr.get("first_name"),
+                 "chat_id": m["chat"]["id"], "chat_type": m["chat"]["type"], "date": m["date"],
+                 "text": m.get("text")})
+pq.write_table(pa.Table.from_pylist(rows), out)
+"""
+
+
+def realistic_update(rnd: random.Random, update_id: int, start: int, n: int) -> dict[str, object]:
+    """Mostly text, some photos with captions, replies, commands, forum topics, edits, joins."""
+    uid = 1000 + rnd.randrange(300)
+    user = {"id": uid, "is_bot": False, "first_name": f"User{uid}", "language_code": "pt-br"}
+    if rnd.random() < 0.6:
+        user["username"] = f"user_{uid}"
+    msg: dict[str, object] = {
+        "message_id": update_id - 700_000_000 + 1,
+        "from": user,
+        "chat": GROUP_CHAT,
+        "date": start + (update_id - 700_000_000) * 86_399 // n,
+    }
+    if rnd.random() < 0.5:
+        msg["message_thread_id"] = rnd.choice((1, 12, 40))
+        msg["is_topic_message"] = True
+    roll = rnd.random()
+    if roll < 0.72:
+        msg["text"] = " ".join(rnd.choice(WORDS) for _ in range(rnd.randrange(1, 40)))
+        if rnd.random() < 0.2:
+            msg["reply_to_message"] = {
+                "message_id": max(1, int(msg["message_id"]) - 3),
+                "chat": GROUP_CHAT,
+                "date": start,
+            }
+    elif roll < 0.76:
+        msg["text"] = "/ajuda@tgpipe_bot boleto"
+        msg["entities"] = [{"offset": 0, "length": 17, "type": "bot_command"}]
+    elif roll < 0.94:
+        msg["photo"] = [
+            {
+                "file_id": f"AgACAgEAAxkB{update_id}",
+                "file_unique_id": f"AQAD{update_id}",
+                "width": w,
+                "height": h,
+            }
+            for w, h in ((90, 67), (320, 240), (800, 600))
+        ]
+        msg["caption"] = " ".join(rnd.choice(WORDS) for _ in range(rnd.randrange(0, 8))) or "foto"
+    elif roll < 0.98:
+        msg["sticker"] = {
+            "file_id": f"CAAC{update_id}",
+            "file_unique_id": "AgAD",
+            "type": "regular",
+            "emoji": "👍",
+        }
+    else:
+        msg["new_chat_members"] = [user]
+    kind = "edited_message" if rnd.random() < 0.03 else "message"
+    if kind == "edited_message":
+        msg["edit_date"] = int(msg["date"]) + 60  # type: ignore[call-overload]
+    return {"update_id": update_id, kind: msg}
+
+
+def make_day(raw: Path, n: int) -> int:
+    """n update files under raw/context_date=DAY/; returns the raw bytes written."""
+    rnd = random.Random(7)
+    folder = raw / f"context_date={DAY}"
+    folder.mkdir(parents=True, exist_ok=True)
+    start = 1_791_158_400  # 2026-10-05 00:00 UTC
+    total = 0
+    for i in range(n):
+        update_id = 700_000_000 + i
+        data = json.dumps(realistic_update(rnd, update_id, start, n), ensure_ascii=False).encode()
+        (folder / f"{update_id}.json").write_bytes(data)
+        total += len(data)
+    return total
+
+
+def _tree_rss_kib(pid: int) -> int:
+    """Resident memory of a process and its descendants (KiB, from /proc; shared pages counted twice)."""
+    total = 0
+    todo = [pid]
+    while todo:
+        current = todo.pop()
+        try:
+            status = Path(f"/proc/{current}/status").read_text()
+            total += next(
+                (int(line.split()[1]) for line in status.splitlines() if line.startswith("VmRSS:")), 0
+            )
+            todo.extend(
+                int(child) for child in Path(f"/proc/{current}/task/{current}/children").read_text().split()
+            )
+        except OSError:
+            continue
+    return total
+
+
+def timed(cmd: list[str], env: dict[str, str]) -> tuple[float, int, int]:
+    """Wall seconds, peak RSS of the largest process (GNU time's %M, KiB), and the sampled peak of the
+    whole process tree (KiB)."""
+    started = time.perf_counter()
+    proc = subprocess.Popen(
+        ["/usr/bin/time", "-f", "%M", *cmd],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    peak_tree = 0
+    done = threading.Event()
+
+    def sample() -> None:
+        nonlocal peak_tree
+        while not done.is_set():
+            peak_tree = max(peak_tree, _tree_rss_kib(proc.pid))
+            time.sleep(0.02)
+
+    sampler = threading.Thread(target=sample, daemon=True)
+    sampler.start()
+    _, err = proc.communicate()
+    wall = time.perf_counter() - started
+    done.set()
+    sampler.join()
+    if proc.returncode != 0:
+        raise SystemExit(f"{' '.join(cmd)} failed:\n{err[-2000:]}")
+    return wall, int(err.strip().splitlines()[-1]), peak_tree
+
+
+def local_figures(n: int, rounds: int, work: Path) -> None:
+    raw = work / "raw"
+    raw_bytes = make_day(raw, n)
+    course = work / "course.py"
+    course.write_text(COURSE)
+    env = {
+        **os.environ,
+        "TGPIPE_RAW_URI": str(raw),
+        "TGPIPE_ENRICHED_URI": str(work / "enriched"),
+        "TGPIPE_TIMEZONE": "UTC",
+        "TGPIPE_LOG_LEVEL": "WARNING",
+    }
+    ours, theirs, ratios = [], [], []
+    rss = tree = course_rss = 0
+    for _ in range(rounds):
+        t_ours, m_ours, m_tree = timed([str(BIN / "tgpipe"), "etl", "--date", DAY], env)
+        folder = str(raw / f"context_date={DAY}")
+        t_course, m_course, _ = timed(
+            [sys.executable, str(course), folder, str(work / "course.parquet")], env
+        )
+        ours.append(t_ours)
+        theirs.append(t_course)
+        ratios.append(t_course / t_ours)
+        rss, tree, course_rss = max(rss, m_ours), max(tree, m_tree), max(course_rss, m_course)
+    part = work / "enriched" / f"context_date={DAY}" / "part-00000.parquet"
+    parquet_bytes = part.stat().st_size
+    t_ours, t_course = statistics.median(ours), statistics.median(theirs)
+    rounds_text = ", ".join(f"{r:.2f}" for r in ratios)
+    print(f"local, {n:,} updates in one day, {rounds} rounds side by side (medians):")
+    print(f"  tgpipe etl        {t_ours:6.2f} s  ({n / t_ours:,.0f} updates/s)")
+    print(f"  course algorithm  {t_course:6.2f} s  ({n / t_course:,.0f} updates/s)")
+    print(f"  speed ratio course/ours = {statistics.median(ratios):.2f} (rounds: {rounds_text}; target >= 2)")
+    print(
+        f"  peak RSS: ours {rss / 1024:.0f} MiB largest process, {tree / 1024:.0f} MiB all processes; "
+        f"course {course_rss / 1024:.0f} MiB"
+    )
+    print(
+        f"  bytes per update: raw JSON {raw_bytes / n:.0f}, Parquet {parquet_bytes / n:.1f} "
+        f"(Parquet/raw = {parquet_bytes / raw_bytes:.3f})"
+    )
+
+
+def memory_figure(n: int, work: Path) -> None:
+    raw = work / "raw-memory"
+    started = time.perf_counter()
+    make_day(raw, n)
+    made = time.perf_counter() - started
+    env = {
+        **os.environ,
+        "TGPIPE_RAW_URI": str(raw),
+        "TGPIPE_ENRICHED_URI": str(work / "enriched-memory"),
+        "TGPIPE_TIMEZONE": "UTC",
+        "TGPIPE_LOG_LEVEL": "WARNING",
+    }
+    wall, rss, tree = timed([str(BIN / "tgpipe"), "etl", "--date", DAY], env)
+    print(f"memory, {n:,} updates in one day (files made in {made:.0f} s):")
+    print(
+        f"  tgpipe etl {wall:.1f} s, peak RSS {rss / 1024:.0f} MiB largest process, "
+        f"{tree / 1024:.0f} MiB all processes (target < 1024)"
+    )
+    shutil.rmtree(raw)
+
+
+class LatencyStore:
+    """An object store answering from memory after a fixed delay per request, as S3 does over the network."""
+
+    def __init__(self, objects: dict[str, bytes], latency: float) -> None:
+        self.objects = objects
+        self.latency = latency
+        self.uri = "latency://"
+
+    def get(self, key: str) -> bytes:
+        time.sleep(self.latency)
+        return self.objects[key]
+
+    def list(self, prefix: str = "") -> Iterator[str]:
+        time.sleep(self.latency)
+        return iter(sorted(k for k in self.objects if k.startswith(prefix)))
+
+    def put(self, key: str, data: bytes) -> None:
+        time.sleep(self.latency)
+        self.objects[key] = data
+
+    def delete(self, key: str) -> None:
+        time.sleep(self.latency)
+        self.objects.pop(key, None)
+
+
+def s3_figures(n: int, latency_ms: float, workers: int) -> None:
+    from etl.config import EtlSettings
+    from etl.job import EtlJob
+
+    rnd = random.Random(11)
+    objects = {
+        f"context_date={DAY}/{700_000_000 + i}.json": json.dumps(
+            realistic_update(rnd, 700_000_000 + i, 1_791_158_400, n), ensure_ascii=False
+        ).encode()
+        for i in range(n)
+    }
+    latency = latency_ms / 1000
+    print(f"S3-like store, {n:,} updates, {latency_ms:g} ms per request:")
+    times = {}
+    for label, fetch_workers in (("sequential", 1), (f"{workers} workers", workers)):
+        raw, enriched = LatencyStore(objects, latency), LatencyStore({}, latency)
+        job = EtlJob(raw, enriched, settings=EtlSettings(fetch_workers=fetch_workers))
+        started = time.perf_counter()
+        summary = job.run_day(date.fromisoformat(DAY))
+        times[label] = time.perf_counter() - started
+        assert summary.objects == n, summary
+        print(f"  {label:12s} {times[label]:7.2f} s  ({n / times[label]:,.0f} objects/s)")
+    ratio = times["sequential"] / times[f"{workers} workers"]
+    print(f"  speed ratio sequential/concurrent = {ratio:.1f} (target >= 30)")
+    moto_figure(n, latency, workers)
+
+
+def moto_figure(n: int, latency: float, workers: int) -> None:
+    """The real S3Storage (boto3) against moto, the same latency injected before every request: the
+    client's own CPU per request (signing, parsing; moto's too, in this process) now counts."""
+    import boto3
+    from botocore.config import Config
+    from moto import mock_aws
+
+    from etl.config import EtlSettings
+    from etl.job import EtlJob
+    from etl.storage import S3Storage
+
+    os.environ.update(
+        {"AWS_ACCESS_KEY_ID": "bench", "AWS_SECRET_ACCESS_KEY": "bench", "AWS_DEFAULT_REGION": "us-east-1"}
+    )
+    n = min(n, 1000)
+    rnd = random.Random(13)
+    with mock_aws():
+        setup = boto3.client("s3")
+        setup.create_bucket(Bucket="bench")
+        for i in range(n):
+            body = json.dumps(realistic_update(rnd, 700_000_000 + i, 1_791_158_400, n)).encode()
+            setup.put_object(Bucket="bench", Key=f"raw/context_date={DAY}/{700_000_000 + i}.json", Body=body)
+        times = {}
+        for label, fetch_workers in (("sequential", 1), (f"{workers} workers", workers)):
+            client = boto3.client("s3", config=Config(max_pool_connections=workers))
+            client.meta.events.register("before-send.s3", lambda **_: time.sleep(latency))
+            job = EtlJob(
+                S3Storage("bench", "raw", client=client),
+                S3Storage("bench", "enriched", client=client),
+                settings=EtlSettings(fetch_workers=fetch_workers),
+            )
+            started = time.perf_counter()
+            job.run_day(date.fromisoformat(DAY))
+            times[label] = time.perf_counter() - started
+        ratio = times["sequential"] / times[f"{workers} workers"]
+        print(
+            f"  boto3 + moto, {n:,} objects: sequential {times['sequential']:.2f} s, {workers} workers "
+            f"{times[f'{workers} workers']:.2f} s, ratio {ratio:.1f} "
+            "(bounded by moto's and botocore's CPU per request)"
+        )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--n", type=int, default=100_000, help="updates in the local day (default 100,000)")
+    parser.add_argument("--rounds", type=int, default=3, help="side-by-side rounds (default 3)")
+    parser.add_argument(
+        "--memory-n", type=int, default=0, help="also measure peak RSS on this many updates (e.g. 1000000)"
+    )
+    parser.add_argument(
+        "--s3-n", type=int, default=2000, help="objects in the S3 comparison (default 2,000; 0 skips it)"
+    )
+    parser.add_argument(
+        "--latency-ms", type=float, default=20.0, help="injected latency per S3 request (default 20)"
+    )
+    parser.add_argument(
+        "--workers", type=int, default=64, help="concurrent fetches (default 64, the default setting)"
+    )
+    args = parser.parse_args()
+    os.environ["TGPIPE_LOG_LEVEL"] = "WARNING"  # the in-process S3 runs: figures only
+    work = Path(tempfile.mkdtemp(prefix="tgpipe-etl-bench-"))
+    try:
+        print(f"machine: {os.cpu_count()} CPUs, Python {sys.version.split()[0]}")
+        local_figures(args.n, args.rounds, work)
+        if args.memory_n:
+            memory_figure(args.memory_n, work)
+        if args.s3_n:
+            s3_figures(args.s3_n, args.latency_ms, args.workers)
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()
