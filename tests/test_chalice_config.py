@@ -29,7 +29,7 @@ def test_no_secret_is_in_the_config() -> None:
 
 @pytest.mark.parametrize("stage", ["dev", "prod"])
 def test_the_webhook_may_only_put_raw_objects_and_write_logs(stage: str) -> None:
-    """The webhook function's own policy: s3:PutObject on the raw prefix, CloudWatch Logs, nothing else."""
+    """The webhook function's own policy: s3:PutObject on the raw prefix, its secret, logs, nothing else."""
     assert CONFIG["autogen_policy"] is False
     policy_file = CONFIG["stages"][stage]["lambda_functions"]["api_handler"]["iam_policy_file"]
     policy = json.loads((CHALICE_DIR / ".chalice" / policy_file).read_text())
@@ -39,6 +39,12 @@ def test_the_webhook_may_only_put_raw_objects_and_write_logs(stage: str) -> None
             "Effect": "Allow",
             "Action": "s3:PutObject",
             "Resource": f"arn:aws:s3:::tgpipe-lake-{stage}/raw/*",
+        },
+        {
+            "Sid": "ReadWebhookSecret",
+            "Effect": "Allow",
+            "Action": "ssm:GetParameter",
+            "Resource": f"arn:aws:ssm:*:*:parameter/tgpipe/{stage}/telegram-webhook-secret",
         },
         {
             "Sid": "WriteOwnLogs",

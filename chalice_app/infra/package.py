@@ -1,0 +1,159 @@
+"""Package a stage for CloudFormation: `chalice package` with tgpipe's merge template, plus the layer.
+
+    python chalice_app/infra/package.py --stage prod [--out build/package/prod] [--data-only]
+
+Writes ``sam.json`` (the one template: Chalice's functions and API merged with data.yaml and
+functions.yaml), ``deployment.zip`` (app.py, Chalice's runtime and the ``etl`` package, reached
+through the chalice_app/vendor/etl symlink; no pyarrow) and ``tgpipe-etl-layer.zip`` into the
+output folder, ready for ``aws cloudformation package`` / ``deploy``. With ``--data-only`` it writes
+``data.json`` instead: data.yaml alone, for the `chalice deploy` path (buckets and layer first).
+
+Runs offline: the webhook's requirements.txt holds nothing Lambda lacks, so Chalice installs nothing;
+only the first layer build downloads the pinned wheels. Must run on Python 3.12 (Chalice packages
+for the interpreter it runs on; the functions' runtime is python3.12).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import subprocess
+import sys
+import zipfile
+from dataclasses import dataclass
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+import build_layer
+import template
+
+HERE = Path(__file__).resolve().parent
+CHALICE_DIR = HERE.parent
+ROOT = CHALICE_DIR.parent
+RUNTIME = (3, 12)
+INSTALL_FAILURE = "Could not install dependencies"
+
+
+class PackageError(RuntimeError):
+    """The stage cannot be packaged."""
+
+
+@dataclass(frozen=True)
+class Package:
+    """What `make package` produced for one stage."""
+
+    stage: str
+    out: Path
+    template: Path
+    deployment_zip: Path
+    layer_zip: Path
+    layer: build_layer.Layer
+
+    def sizes(self) -> dict[str, int]:
+        return {
+            "deployment_zip_bytes": self.deployment_zip.stat().st_size,
+            "deployment_unzipped_bytes": _unzipped(self.deployment_zip),
+            "layer_zip_bytes": self.layer.zip_bytes,
+            "layer_unzipped_bytes": self.layer.unzipped_bytes,
+        }
+
+
+def _unzipped(path: Path) -> int:
+    with zipfile.ZipFile(path) as archive:
+        return sum(info.file_size for info in archive.infolist())
+
+
+def _chalice() -> list[str]:
+    return [sys.executable, "-c", "import sys; from chalice.cli import main; sys.exit(main())"]
+
+
+def _check_python() -> None:
+    if sys.version_info[:2] != RUNTIME:
+        raise PackageError(
+            f"chalice package must run on Python {RUNTIME[0]}.{RUNTIME[1]} (the functions' runtime; Chalice "
+            f"packages for the interpreter it runs on), not {sys.version_info[0]}.{sys.version_info[1]}: "
+            "use .venv/bin/python (make venv)"
+        )
+
+
+def _without_bytecode(path: Path) -> None:
+    """Rewrite the deployment zip without __pycache__/ (the symlinked etl/ carries the checkout's
+    bytecode; Lambda would ignore it, stale) and in sorted order, so equal code gives an equal zip."""
+    tmp = path.with_suffix(".tmp")
+    with zipfile.ZipFile(path) as src, zipfile.ZipFile(tmp, "w", zipfile.ZIP_DEFLATED) as dst:
+        infos = sorted(src.infolist(), key=lambda info: info.filename)
+        for info in infos:
+            if "__pycache__/" in info.filename or info.filename.endswith(".pyc"):
+                continue
+            entry = zipfile.ZipInfo(info.filename, (1980, 1, 1, 0, 0, 0))
+            entry.external_attr = info.external_attr
+            entry.compress_type = zipfile.ZIP_DEFLATED
+            dst.writestr(entry, src.read(info))
+    tmp.replace(path)
+
+
+def package(stage: str, out: Path | None = None, *, layer: build_layer.Layer | None = None) -> Package:
+    """Build the layer (or reuse it), run `chalice package` with the merge template, post-process."""
+    _check_python()
+    out = (out or ROOT / "build" / "package" / stage).resolve()
+    layer = layer or build_layer.build()
+    merge = template.compose(stage)
+    if out.exists():
+        shutil.rmtree(out)
+    out.mkdir(parents=True)
+    merge_path = out.parent / f".{stage}-merge-template.json"
+    merge_path.write_text(json.dumps(merge, indent=2))
+    command = [
+        *_chalice(), "--project-dir", str(CHALICE_DIR), "package", "--stage", stage,
+        "--merge-template", str(merge_path), str(out),
+    ]  # fmt: skip
+    # Chalice insists on a region although the template never names one (it uses ${AWS::Region}).
+    env = dict(os.environ)
+    env.setdefault("AWS_DEFAULT_REGION", env.get("AWS_REGION") or "us-east-1")
+    result = subprocess.run(command, capture_output=True, text=True, check=False, cwd=ROOT, env=env)  # noqa: S603
+    output = result.stdout + result.stderr
+    if result.returncode != 0 or INSTALL_FAILURE in output:
+        raise PackageError(f"chalice package failed (exit {result.returncode}):\n{output}")
+    deployment = out / "deployment.zip"
+    _without_bytecode(deployment)
+    layer_zip = out / build_layer.LAYER_ZIP
+    shutil.copyfile(layer.zip_path, layer_zip)
+    return Package(stage, out, out / "sam.json", deployment, layer_zip, layer)
+
+
+def package_data(stage: str, out: Path | None = None) -> Path:
+    """data.yaml alone for one stage (as JSON, Stage defaulting to ``stage``) next to the layer zip."""
+    out = (out or ROOT / "build" / "data" / stage).resolve()
+    layer = build_layer.build()
+    data = template.load(template.DATA_TEMPLATE)
+    data["Parameters"]["Stage"]["Default"] = stage
+    out.mkdir(parents=True, exist_ok=True)
+    path = out / "data.json"
+    path.write_text(json.dumps(data, indent=2))
+    shutil.copyfile(layer.zip_path, out / build_layer.LAYER_ZIP)
+    return path
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--stage", required=True, help="a stage of .chalice/config.json (prod, dev...)")
+    parser.add_argument("--out", type=Path, help="output folder (default build/package/<stage>)")
+    parser.add_argument("--data-only", action="store_true", help="data.yaml alone (`chalice deploy` path)")
+    args = parser.parse_args(argv)
+    try:
+        if args.data_only:
+            sys.stdout.write(f"{package_data(args.stage, args.out)}\n")
+            return 0
+        result = package(args.stage, args.out)
+    except (PackageError, build_layer.LayerError, template.TemplateError) as exc:
+        sys.stderr.write(f"package: {exc}\n")
+        return 1
+    sys.stdout.write(json.dumps({"out": str(result.out), **result.sizes()}, sort_keys=True) + "\n")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
