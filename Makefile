@@ -28,7 +28,7 @@ lint: $(STAMP)  ## ruff and mypy
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
 
-test: lint lint-sql check-athena chromium  ## lint, then the whole test suite
+test: lint lint-sql check-athena lint-workflows lint-infra chromium  ## lint, then the whole test suite
 	$(BIN)/pytest
 
 demo: $(STAMP)  ## the whole pipeline on a generated week of a group: webhook, ETL, dbt, report
@@ -55,3 +55,78 @@ chromium:  ## install Debian's chromium when no Chromium/Chrome is on the PATH
 	@command -v chromium >/dev/null || command -v chromium-browser >/dev/null || command -v google-chrome >/dev/null || { \
 		SUDO=$$([ "$$(id -u)" = 0 ] || echo sudo); \
 		$$SUDO apt-get update -qq && $$SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium fonts-noto-color-emoji; }
+
+# ---- AWS (chalice_app/infra/; README "Deploy to AWS"): lint offline, package, deploy, tear down ----
+STAGE ?= prod
+STACK = tgpipe-$(STAGE)
+PACKAGE = build/package/$(STAGE)
+AWS ?= aws
+STACK_PY = $(BIN)/python chalice_app/infra/stack.py
+# The bootstrap stack's artifacts bucket into $$bucket, deploying the bootstrap stack the first time.
+ARTIFACTS = bucket=$$($(STACK_PY) artifacts-bucket 2>/dev/null) || { $(MAKE) --no-print-directory bootstrap && \
+	bucket=$$($(STACK_PY) artifacts-bucket); }
+# The deployed stage's settings (lake, Athena, webhook URL, secret parameter) exported to the recipe.
+STAGE_ENV = set -a && eval "$$($(STACK_PY) env --stage $(STAGE))" && set +a
+
+.PHONY: lint-workflows lint-infra layer package bootstrap deploy athena webhook outputs destroy infra chalice-project
+
+lint-workflows: $(STAMP)  ## zizmor and the GitHub workflow schema on .github/workflows (offline)
+	$(BIN)/zizmor --offline --no-progress .github/workflows
+	$(BIN)/check-jsonschema --builtin-schema vendor.github-workflows .github/workflows/*.yml
+
+lint-infra: $(STAMP)  ## cfn-lint on the hand-written templates (pytest lints the packaged one)
+	$(BIN)/cfn-lint chalice_app/infra/data.yaml chalice_app/infra/bootstrap.yaml
+
+layer: $(STAMP)  ## the ETL's pyarrow layer into build/layer/ (downloads the pinned wheels once)
+	$(BIN)/python chalice_app/infra/build_layer.py
+
+package: $(STAMP)  ## chalice package + merge template + layer for STAGE into build/package/STAGE
+	$(BIN)/python chalice_app/infra/package.py --stage $(STAGE)
+
+bootstrap: $(STAMP)  ## once per account and region: artifacts bucket; GITHUB_REPO=owner/name adds deploy roles
+	$(AWS) cloudformation deploy --stack-name tgpipe-bootstrap --template-file chalice_app/infra/bootstrap.yaml \
+		--capabilities CAPABILITY_NAMED_IAM --no-fail-on-empty-changeset \
+		$(if $(GITHUB_REPO)$(OIDC_PROVIDER_ARN),--parameter-overrides \
+		$(if $(GITHUB_REPO),GitHubRepository=$(GITHUB_REPO)) $(if $(OIDC_PROVIDER_ARN),GitHubOidcProviderArn=$(OIDC_PROVIDER_ARN)))
+	$(AWS) cloudformation describe-stacks --stack-name tgpipe-bootstrap --query 'Stacks[0].Outputs' --output table
+
+deploy: package  ## package STAGE and deploy it as the stack tgpipe-STAGE (AWS credentials, TELEGRAM_CHAT_ID)
+	@test -n "$$TELEGRAM_CHAT_ID" || { echo "TELEGRAM_CHAT_ID is required: the chat ids the webhook keeps"; exit 2; }
+	$(ARTIFACTS) && \
+	$(AWS) cloudformation package --template-file $(PACKAGE)/sam.json --s3-bucket "$$bucket" \
+		--s3-prefix $(STACK) --output-template-file $(PACKAGE)/packaged.yaml && \
+	$(AWS) cloudformation deploy --stack-name $(STACK) --template-file $(PACKAGE)/packaged.yaml \
+		--s3-bucket "$$bucket" --s3-prefix $(STACK) --capabilities CAPABILITY_IAM CAPABILITY_AUTO_EXPAND \
+		--no-fail-on-empty-changeset $(if $(CFN_ROLE_ARN),--role-arn $(CFN_ROLE_ARN)) \
+		--parameter-overrides Stage=$(STAGE) "TelegramChatId=$$TELEGRAM_CHAT_ID" $(if $(ALARM_EMAIL),AlarmEmail=$(ALARM_EMAIL))
+	$(STACK_PY) outputs --stage $(STAGE)
+
+athena: $(STAMP)  ## create the Athena source table, then dbt build (models and tests) on Athena for STAGE
+	$(STAGE_ENV) && cd dbt_project && ../$(BIN)/dbt run-operation create_enriched_source_table --target athena && \
+		../$(BIN)/dbt build --target athena
+
+webhook: $(STAMP)  ## point the Telegram bot at STAGE's webhook (TELEGRAM_BOT_TOKEN, TELEGRAM_CHAT_ID)
+	$(STAGE_ENV) && $(BIN)/tgpipe webhook set --url "$$TGPIPE_WEBHOOK_URL"
+
+outputs: $(STAMP)  ## STAGE's stack outputs, then the settings `make athena` and `make webhook` use
+	$(STACK_PY) outputs --stage $(STAGE)
+	$(STACK_PY) env --stage $(STAGE)
+
+destroy: $(STAMP)  ## delete STAGE: functions, stacks, lake and its data, secret (CONFIRM=tgpipe-STAGE)
+	@test "$(CONFIRM)" = "$(STACK)" || { echo "this deletes $(STACK) and all its data: make destroy STAGE=$(STAGE) CONFIRM=$(STACK)"; exit 2; }
+	@if [ -f chalice_app/.chalice/deployed/$(STAGE).json ]; then \
+		$(STACK_PY) chalice-project --stage $(STAGE) --out build/chalice/$(STAGE) && \
+		$(BIN)/chalice --project-dir build/chalice/$(STAGE) delete --stage $(STAGE); fi
+	$(STACK_PY) destroy --stage $(STAGE) --confirm "$(CONFIRM)"
+
+infra: $(STAMP)  ## `chalice deploy` path, step 1: the data stack tgpipe-STAGE-data (lake, catalog, Athena, layer)
+	$(BIN)/python chalice_app/infra/package.py --stage $(STAGE) --data-only
+	$(ARTIFACTS) && \
+	$(AWS) cloudformation package --template-file build/data/$(STAGE)/data.json --s3-bucket "$$bucket" \
+		--s3-prefix $(STACK)-data --output-template-file build/data/$(STAGE)/packaged.yaml && \
+	$(AWS) cloudformation deploy --stack-name $(STACK)-data --template-file build/data/$(STAGE)/packaged.yaml \
+		--capabilities CAPABILITY_AUTO_EXPAND --no-fail-on-empty-changeset \
+		--parameter-overrides Stage=$(STAGE) $(if $(ALARM_EMAIL),AlarmEmail=$(ALARM_EMAIL))
+
+chalice-project: $(STAMP)  ## `chalice deploy` path, step 2: build/chalice/STAGE for chalice deploy --project-dir
+	$(STACK_PY) chalice-project --stage $(STAGE) --out build/chalice/$(STAGE)
