@@ -559,3 +559,29 @@ def test_composing_a_stage_missing_from_the_chalice_config_names_the_known_ones(
     with pytest.raises(template.TemplateError) as caught:
         template.compose("staging")
     assert str(caught.value) == "stage 'staging' is not in .chalice/config.json (dev, prod)"
+
+
+@pytest.mark.parametrize(
+    ("value", "accepted"),
+    [
+        ("-1001234567890", True),
+        ("-1001234567890,-1009876543210", True),
+        ("-1001234567890, -1009876543210", True),
+        ("12345", True),
+        ("", False),
+        ("-100abc", False),
+        ("-100;-200", False),
+    ],
+    ids=["one", "two", "two-spaced", "private-chat", "empty", "letters", "semicolon"],
+)
+def test_the_chat_id_parameter_accepts_what_the_webhook_accepts(value: str, accepted: bool) -> None:
+    """CloudFormation refuses a TelegramChatId the webhook could not parse, before deploying anything."""
+    from etl.config import ConfigError, parse_chat_ids
+
+    pattern = infra("template").load(infra("template").FUNCTIONS_TEMPLATE)["Parameters"]["TelegramChatId"]
+    assert bool(re.fullmatch(pattern["AllowedPattern"].strip("^$"), value)) is accepted
+    if accepted:
+        assert len(parse_chat_ids(value)) == value.count(",") + 1
+    else:
+        with pytest.raises(ConfigError):
+            parse_chat_ids(value)

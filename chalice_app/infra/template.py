@@ -282,7 +282,8 @@ def resolve(template: Mapping[str, Any], value: Any, ctx: Context) -> Any:
                 if name in values:
                     return values[name]
                 if "." in name and not name.startswith("AWS::"):
-                    return _getatt(template, *name.split(".", 1), ctx)
+                    logical, attribute = name.split(".", 1)
+                    return _getatt(template, logical, attribute, ctx)
                 return _ref(template, name, ctx)
 
             return _SUB.sub(substitute, text).replace("${!", "${")
