@@ -98,7 +98,8 @@ deploy: package  ## package STAGE and deploy it as the stack tgpipe-STAGE (AWS c
 	$(AWS) cloudformation deploy --stack-name $(STACK) --template-file $(PACKAGE)/packaged.yaml \
 		--s3-bucket "$$bucket" --s3-prefix $(STACK) --capabilities CAPABILITY_IAM CAPABILITY_AUTO_EXPAND \
 		--no-fail-on-empty-changeset $(if $(CFN_ROLE_ARN),--role-arn $(CFN_ROLE_ARN)) \
-		--parameter-overrides Stage=$(STAGE) "TelegramChatId=$$TELEGRAM_CHAT_ID" $(if $(ALARM_EMAIL),AlarmEmail=$(ALARM_EMAIL))
+		--parameter-overrides Stage=$(STAGE) "TelegramChatId=$$TELEGRAM_CHAT_ID" $(if $(ALARM_EMAIL),AlarmEmail=$(ALARM_EMAIL)) \
+		$(if $(ETL_LAYER_ARN),ManagedLayerArn=$(ETL_LAYER_ARN))
 	$(STACK_PY) outputs --stage $(STAGE)
 
 athena: $(STAMP)  ## create the Athena source table, then dbt build (models and tests) on Athena for STAGE
@@ -126,7 +127,8 @@ infra: $(STAMP)  ## `chalice deploy` path, step 1: the data stack tgpipe-STAGE-d
 		--s3-prefix $(STACK)-data --output-template-file build/data/$(STAGE)/packaged.yaml && \
 	$(AWS) cloudformation deploy --stack-name $(STACK)-data --template-file build/data/$(STAGE)/packaged.yaml \
 		--capabilities CAPABILITY_AUTO_EXPAND --no-fail-on-empty-changeset \
-		--parameter-overrides Stage=$(STAGE) $(if $(ALARM_EMAIL),AlarmEmail=$(ALARM_EMAIL))
+		--parameter-overrides Stage=$(STAGE) $(if $(ALARM_EMAIL),AlarmEmail=$(ALARM_EMAIL)) \
+		$(if $(ETL_LAYER_ARN),ManagedLayerArn=$(ETL_LAYER_ARN))
 
 chalice-project: $(STAMP)  ## `chalice deploy` path, step 2: build/chalice/STAGE for chalice deploy --project-dir
 	$(STACK_PY) chalice-project --stage $(STAGE) --out build/chalice/$(STAGE)

@@ -585,3 +585,18 @@ def test_the_chat_id_parameter_accepts_what_the_webhook_accepts(value: str, acce
     else:
         with pytest.raises(ConfigError):
             parse_chat_ids(value)
+
+
+def test_the_aws_sdk_for_pandas_managed_layer_can_replace_the_built_one() -> None:
+    """ManagedLayerArn (make deploy ETL_LAYER_ARN=...) puts that layer on the ETL and skips building ours."""
+    template = infra("template")
+    tpl = sam("prod")
+    arn = f"arn:aws:lambda:{REGION}:336392948345:layer:AWSSDKPandas-Python312:20"
+    ctx = context(ManagedLayerArn=arn)
+    assert (
+        template.resolve(tpl, tpl["Resources"]["EtlDaily"]["Properties"]["Layers"], ctx),
+        template.resolve(tpl, tpl["Conditions"]["BuildEtlLayer"], ctx),
+        tpl["Resources"]["EtlLayer"]["Condition"],
+        template.resolve(tpl, tpl["Outputs"]["EtlLayerArn"]["Value"], ctx),
+    ) == ([arn], False, "BuildEtlLayer", arn)
+    assert template.resolve(tpl, tpl["Conditions"]["BuildEtlLayer"], context()) is True
