@@ -66,9 +66,9 @@ STACK_PY = $(BIN)/python chalice_app/infra/stack.py
 ARTIFACTS = bucket=$$($(STACK_PY) artifacts-bucket 2>/dev/null) || { $(MAKE) --no-print-directory bootstrap && \
 	bucket=$$($(STACK_PY) artifacts-bucket); }
 # The deployed stage's settings (lake, Athena, webhook URL, secret parameter) exported to the recipe.
-STAGE_ENV = set -a && eval "$$($(STACK_PY) env --stage $(STAGE))" && set +a
+STAGE_ENV = stage_env=$$($(STACK_PY) env --stage $(STAGE)) && set -a && eval "$$stage_env" && set +a
 
-.PHONY: lint-workflows lint-infra layer package bootstrap deploy athena webhook outputs destroy infra chalice-project
+.PHONY: lint-workflows lint-infra layer package bootstrap deploy athena webhook stage-etl outputs destroy infra chalice-project
 
 lint-workflows: $(STAMP)  ## zizmor and the GitHub workflow schema on .github/workflows (offline)
 	$(BIN)/zizmor --offline --no-progress .github/workflows
@@ -108,6 +108,9 @@ athena: $(STAMP)  ## create the Athena source table, then dbt build (models and 
 
 webhook: $(STAMP)  ## point the Telegram bot at STAGE's webhook (TELEGRAM_BOT_TOKEN, TELEGRAM_CHAT_ID)
 	$(STAGE_ENV) && $(BIN)/tgpipe webhook set --url "$$TGPIPE_WEBHOOK_URL"
+
+stage-etl: $(STAMP)  ## run the ETL on STAGE's lake from this machine now (DATE=YYYY-MM-DD, default yesterday)
+	$(STAGE_ENV) && $(BIN)/tgpipe etl $(if $(DATE),--date $(DATE))
 
 outputs: $(STAMP)  ## STAGE's stack outputs, then the settings `make athena` and `make webhook` use
 	$(STACK_PY) outputs --stage $(STAGE)

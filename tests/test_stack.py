@@ -209,3 +209,28 @@ def test_chalice_accepts_the_rendered_project() -> None:
     resources = json.loads((out / "package" / "sam.json").read_text())["Resources"]
     assert resources["EtlDaily"]["Properties"]["Layers"] == [LAYER]
     assert "Layers" not in resources["APIHandler"]["Properties"]
+
+
+def test_an_unreachable_aws_is_one_line_not_a_traceback() -> None:
+    """No network or no credentials: the make targets stop with one line saying what AWS said."""
+    env = {
+        **os.environ,
+        "AWS_DEFAULT_REGION": REGION,
+        "AWS_ACCESS_KEY_ID": "x",
+        "AWS_SECRET_ACCESS_KEY": "x",
+        "AWS_ENDPOINT_URL": "http://127.0.0.1:9",
+        "AWS_MAX_ATTEMPTS": "1",
+    }
+    result = subprocess.run(
+        [sys.executable, str(ROOT / "chalice_app" / "infra" / "stack.py"), "env", "--stage", "prod"],
+        capture_output=True,
+        text=True,
+        env=env,
+        check=False,
+        timeout=60,
+    )
+    assert (result.returncode, result.stdout, result.stderr) == (
+        1,
+        "",
+        'stack: AWS said: Could not connect to the endpoint URL: "http://127.0.0.1:9/"\n',
+    )

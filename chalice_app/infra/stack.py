@@ -263,6 +263,13 @@ def main(argv: list[str] | None = None) -> int:
     except (StackError, template.TemplateError) as exc:
         sys.stderr.write(f"stack: {exc}\n")
         return 1
+    except Exception as exc:
+        from botocore.exceptions import BotoCoreError, ClientError
+
+        if not isinstance(exc, BotoCoreError | ClientError):
+            raise
+        sys.stderr.write(f"stack: AWS said: {exc}\n")  # no credentials, no network, access denied...
+        return 1
     return 0
 
 
