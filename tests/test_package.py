@@ -322,3 +322,25 @@ print(json.dumps({{
         "orjson": str(layer_root / "python" / "orjson" / "__init__.py"),
         "numpy": False,
     }
+
+
+def test_the_layer_zip_depends_only_on_the_files(tmp_path: Path) -> None:
+    """Same content, other timestamps and creation order: the same bytes, so an unchanged layer is never
+    uploaded again as a new layer version."""
+    build_layer = infra("build_layer")
+    zips = []
+    for attempt, names in enumerate((["b.py", "a/x.so"], ["a/x.so", "b.py"])):
+        root = tmp_path / f"tree{attempt}"
+        for name in names:
+            path = root / "python" / name
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_bytes(name.encode())
+            os.utime(path, (1_000_000 * (attempt + 1), 1_000_000 * (attempt + 1)))
+        build_layer._zip(root, tmp_path / f"layer{attempt}.zip")
+        zips.append((tmp_path / f"layer{attempt}.zip").read_bytes())
+    assert zips[0] == zips[1]
+    with zipfile.ZipFile(tmp_path / "layer0.zip") as archive:
+        assert [(i.filename, i.date_time) for i in archive.infolist()] == [
+            ("python/a/x.so", (1980, 1, 1, 0, 0, 0)),
+            ("python/b.py", (1980, 1, 1, 0, 0, 0)),
+        ]
