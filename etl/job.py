@@ -38,7 +38,7 @@ from .logs import get_logger, log_event
 from .parallel import available_cpus, map_ordered
 from .schedule import day_before
 from .schema import COMPRESSION, ENRICHED_SCHEMA, PART_NAME, ROW_GROUP_ROWS, partition_prefix
-from .storage import LocalStorage, Storage, get_many, open_storage, put_file
+from .storage import LocalStorage, S3Storage, Storage, get_many, open_storage, put_file
 
 __all__ = ["BadObjects", "DaySummary", "EtlJob", "days_between"]
 
@@ -126,8 +126,8 @@ class EtlJob:
     settings: EtlSettings = field(default_factory=EtlSettings)
     clock: Callable[[], float] = time.perf_counter  # durations
     now: Callable[[], datetime] = field(default=lambda: datetime.now(UTC))  # context_timestamp
-    # Worker processes for a local raw lake (None: one per CPU). On S3, reads wait on the network,
-    # not the CPU: there the job stays in one process and fetches with settings.fetch_workers threads.
+    # Worker processes for a large day (None: one per CPU). Parsing, and on S3 the client's own work
+    # per request (signing, parsing responses), are CPU-bound; the waiting is done by threads.
     processes: int | None = None
     chunk_objects: int = CHUNK_OBJECTS
     row_group_rows: int = ROW_GROUP_ROWS
@@ -173,19 +173,24 @@ class EtlJob:
         return summary
 
     def _chunks(self, keys: list[str]) -> Iterator[Chunk]:
-        """The day's objects, read and enriched a chunk at a time, in key order."""
+        """The day's objects, read and enriched a chunk at a time, in key order: in worker processes
+        when the day is large and the machine has CPUs to spare, else in this one."""
         processed_at = pa.scalar(self.now(), ENRICHED_SCHEMA.field("context_timestamp").type)
         size = self.chunk_objects
         processes = available_cpus() if self.processes is None else self.processes
-        if isinstance(self.raw, LocalStorage) and processes > 1 and len(keys) > size:
-            raw = self.raw
+        raw = self.raw
+        if processes > 1 and len(keys) > size and isinstance(raw, LocalStorage | S3Storage):
+            threads = -(-self.settings.fetch_workers // processes)  # the concurrency is shared
+            store: list[Storage] = []  # each worker's own store, made on its first chunk
 
             def read_and_enrich(chunk_keys: list[str]) -> Chunk:
-                return enrich_chunk(get_many(raw, chunk_keys), processed_at)
+                if not store:
+                    store.append(raw.for_new_process() if isinstance(raw, S3Storage) else raw)
+                return enrich_chunk(get_many(store[0], chunk_keys, workers=threads), processed_at)
 
             chunks = [keys[i : i + size] for i in range(0, len(keys), size)]
             return map_ordered(read_and_enrich, chunks, processes)
-        objects = get_many(self.raw, keys, workers=self.settings.fetch_workers)
+        objects = get_many(raw, keys, workers=self.settings.fetch_workers)
         return (enrich_chunk(pairs, processed_at) for pairs in batched(objects, size))
 
     def _write(self, chunks: Iterator[Chunk], part: Path, summary: DaySummary) -> None:

@@ -290,6 +290,20 @@ class S3Storage:
         except Exception as exc:
             raise self._error("delete", full, exc) from exc
 
+    def for_new_process(self) -> S3Storage:
+        """The same store for a forked worker process, with a client of its own: a client's pooled
+        connections must never be shared between processes. A client given to the constructor is
+        rebuilt with the same endpoint, region and configuration (credentials: the default chain)."""
+        if self._client is None:
+            return S3Storage(self.bucket, self.prefix, max_pool_connections=self._max_pool_connections)
+        import boto3
+
+        meta = self._client.meta
+        client = boto3.client(
+            "s3", endpoint_url=meta.endpoint_url, region_name=meta.region_name, config=meta.config
+        )
+        return S3Storage(self.bucket, self.prefix, client=client)
+
     def put_file(self, key: str, source: str | os.PathLike[str]) -> None:
         """Upload a local file (multipart when large: the object appears whole when it completes)."""
         full = self._key(key)

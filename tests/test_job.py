@@ -13,6 +13,7 @@ from zoneinfo import ZoneInfo
 import boto3
 import pyarrow.parquet as pq
 import pytest
+from botocore.config import Config
 
 from etl.config import EtlSettings
 from etl.job import BadObjects, DaySummary, EtlJob, days_between
@@ -483,3 +484,40 @@ def test_from_env_reads_the_settings(monkeypatch: pytest.MonkeyPatch, tmp_path: 
     assert job.raw.root == tmp_path / "lake" / "raw"
     assert isinstance(job.enriched, S3Storage)
     assert (job.enriched.uri, job.settings.fetch_workers) == ("s3://bucket/enriched", 8)
+
+
+@pytest.mark.filterwarnings("ignore:This process .* is multi-threaded:DeprecationWarning")
+def test_worker_processes_read_s3_with_clients_of_their_own(s3_bucket: str) -> None:
+    """On S3 too a large day is split among worker processes (each builds its own client): same result."""
+    raw = S3Storage(s3_bucket, "raw")
+    write_day(raw, {f"{n}.json": update(n, text=str(n)) for n in range(1, 12)})
+    results = []
+    for processes in (1, 2):
+        enriched = S3Storage(s3_bucket, f"enriched-{processes}")
+        result = make_job(raw, enriched, chunk_objects=3, processes=processes).run_day(D)
+        results.append((result.as_dict() | {"output": None}, _s3_read_rows(enriched, PART)))
+    assert results[1] == results[0]
+    assert results[0][0] == summary(objects=11, rows=11)
+    assert [r["update_id"] for r in results[0][1]] == list(range(1, 12))
+
+
+def test_an_s3_store_for_a_new_process_has_a_client_of_its_own(s3_bucket: str) -> None:
+    """Same bucket, prefix, endpoint, region and configuration; not the same client (nor its connections)."""
+    client = boto3.client(
+        "s3",
+        region_name="eu-west-1",
+        endpoint_url="http://127.0.0.1:9",
+        config=Config(max_pool_connections=7),
+    )
+    store = S3Storage(s3_bucket, "raw", client=client)
+    copy = store.for_new_process()
+    assert (copy.bucket, copy.prefix, copy.uri) == (s3_bucket, "raw", f"s3://{s3_bucket}/raw")
+    assert copy.client is not client
+    meta = copy.client.meta
+    assert (meta.endpoint_url, meta.region_name, meta.config.max_pool_connections) == (
+        "http://127.0.0.1:9",
+        "eu-west-1",
+        7,
+    )
+    plain = S3Storage(s3_bucket, "raw", max_pool_connections=8).for_new_process()
+    assert plain.client.meta.config.max_pool_connections == 8
