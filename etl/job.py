@@ -1,7 +1,8 @@
 """The daily ETL: every raw update received on a day -> one typed, deduplicated Parquet partition.
 
-One day D is read from ``{raw}/context_date=D/`` (the listing is paginated; objects are fetched
-concurrently, in a bounded window) and written to ``{enriched}/context_date=D/part-00000.parquet``:
+One day D is read from ``{raw}/context_date=D/`` (the listing is paginated; objects are fetched by
+threads in a bounded window and, for a large day, parsed by one worker process per CPU, see
+:mod:`etl.parallel`) and written to ``{enriched}/context_date=D/part-00000.parquet``:
 
 * streamed: rows go to the Parquet file one row group at a time, so memory does not grow with the day;
 * atomic: the file is written to a local temporary file, then stored in one put (a rename on a local
