@@ -25,7 +25,7 @@ from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from itertools import islice
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Any, BinaryIO, Protocol, runtime_checkable
 
 if TYPE_CHECKING:
     from mypy_boto3_s3 import S3Client
@@ -99,13 +99,17 @@ class LocalStorage:
         return self.root.joinpath(*_check_key(key).split("/"))
 
     def put(self, key: str, data: bytes) -> None:
+        self._write(key, lambda fh: fh.write(data))
+
+    def _write(self, key: str, fill: Callable[[BinaryIO], object]) -> None:
+        """Fill a temporary file beside the target, flush it to disk, rename it over the target."""
         path = self._path(key)
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
             fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=_TMP_SUFFIX)
             try:
                 with os.fdopen(fd, "wb") as fh:
-                    fh.write(data)
+                    fill(fh)
                     fh.flush()
                     os.fsync(fh.fileno())
                 Path(tmp).replace(path)
@@ -158,21 +162,12 @@ class LocalStorage:
 
     def put_file(self, key: str, source: str | os.PathLike[str]) -> None:
         """Store a copy of a local file at ``key``, atomically (same temporary-then-rename as put)."""
-        path = self._path(key)
-        try:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=_TMP_SUFFIX)
-            try:
-                with os.fdopen(fd, "wb") as dst, Path(source).open("rb") as src:
-                    shutil.copyfileobj(src, dst, 1 << 20)
-                    dst.flush()
-                    os.fsync(dst.fileno())
-                Path(tmp).replace(path)
-            except BaseException:
-                Path(tmp).unlink(missing_ok=True)
-                raise
-        except OSError as exc:
-            raise StorageError(f"cannot write {key} under {self.root}: {exc.strerror or exc}") from exc
+
+        def copy(dst: BinaryIO) -> None:
+            with Path(source).open("rb") as src:
+                shutil.copyfileobj(src, dst, 1 << 20)
+
+        self._write(key, copy)
 
     def get_many(self, keys: Iterable[str]) -> Iterator[tuple[str, bytes]]:
         """Read objects one after the other with bare syscalls: a local read costs microseconds, less
