@@ -5,13 +5,13 @@ A table of contents: each handler reads the request or event and calls into the 
 
 from __future__ import annotations
 
+import logging
 import os
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from chalice import Chalice, Cron, Response
-from chalice.app import CloudWatchEvent
+from chalice.app import Chalice, CloudWatchEvent, Cron, Response
 
 from etl.config import ConfigError
 from etl.logs import get_logger, log_event
@@ -28,7 +28,7 @@ app.api.binary_types.append("application/json")
 # `chalice local` runs from inside chalice_app/: a relative lake path (the default `lake/raw`) means
 # the checkout's lake, the same folder `tgpipe` uses when run from the checkout.
 _CHECKOUT = Path(__file__).resolve().parent.parent
-_TEXT = {"Content-Type": "text/plain; charset=utf-8"}
+_TEXT: dict[str, str | list[str]] = {"Content-Type": "text/plain; charset=utf-8"}
 _webhook: Webhook | None = None
 _etl: EtlJob | None = None
 
@@ -73,11 +73,12 @@ if _serving_locally():
 @app.route("/webhook", methods=["POST"], content_types=["application/json"])
 def webhook() -> Response:
     request = app.current_request
+    assert request is not None  # Chalice sets it for every route call
     try:
         handler = get_webhook()
     except ConfigError as exc:
         # Not acknowledged: Telegram keeps the update and retries once the setting is fixed.
-        log_event(get_logger("webhook"), 40, "config_error", error=str(exc))
+        log_event(get_logger("webhook"), logging.ERROR, "config_error", error=str(exc))
         return Response(body="webhook is not configured", status_code=500, headers=_TEXT)
     raw_body = request.raw_body
     body = raw_body if isinstance(raw_body, bytes) else raw_body.encode("utf-8")
