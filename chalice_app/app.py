@@ -82,7 +82,14 @@ def webhook() -> Response:
         return Response(body="webhook is not configured", status_code=500, headers=_TEXT)
     raw_body = request.raw_body
     body = raw_body if isinstance(raw_body, bytes) else raw_body.encode("utf-8")
-    result = handler.handle(body, request.headers.get(SECRET_HEADER))
+    try:
+        result = handler.handle(body, request.headers.get(SECRET_HEADER))
+    except Exception as exc:
+        # A bug, not a verdict on the update: a 5xx makes Telegram retry (and the 5xx alarm fire).
+        # Answered here as text: Chalice's own JSON error would turn into a 400, application/json
+        # being a binary type. Only the exception's type is logged: its text could quote the body.
+        log_event(get_logger("webhook"), logging.ERROR, "webhook_crash", error=type(exc).__name__)
+        return Response(body="internal error", status_code=500, headers=_TEXT)
     return Response(body=result.body, status_code=result.status, headers=_TEXT)
 
 

@@ -64,7 +64,7 @@ def parse_update(body: bytes) -> Update:
         raise MalformedUpdate("body is not valid UTF-8") from None
     try:
         data = json.loads(text)
-    except (json.JSONDecodeError, RecursionError) as exc:
+    except (ValueError, RecursionError) as exc:  # ValueError: also an integer of over 4,300 digits
         raise MalformedUpdate(f"body is not JSON ({type(exc).__name__})") from None
     if not isinstance(data, dict):
         raise MalformedUpdate(f"body is a JSON {type(data).__name__}, not an object")

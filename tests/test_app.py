@@ -105,6 +105,7 @@ def test_without_the_secret_the_answer_is_401_and_nothing_is_kept(
         pytest.param(b'{"message": {"message_id": 1}}', id="missing-update-id"),
         pytest.param(b'{"update_id": 1.0, "message": {}}', id="non-integer-update-id"),
         pytest.param(b'{"update_id": 5, "message": {"text": "\xc3\x28"}}', id="invalid-utf8"),
+        pytest.param(b'{"update_id": 6, "x": 1' + b"0" * 5000 + b"}", id="integer-beyond-python-s-limit"),
     ],
 )
 def test_an_authenticated_malformed_body_is_quarantined_with_a_200(
@@ -145,6 +146,25 @@ def test_a_storage_failure_is_a_503_so_telegram_retries(
     chalice_app._webhook = Webhook(WebhookSettings.from_env(), BrokenStorage(), clock=lambda: NOW)
     response = client.http.post("/webhook", headers=HEADERS, body=update_bytes("message_text"))
     assert (response.status_code, response.body) == (503, b"storage error")
+
+
+class CrashingStorage(BrokenStorage):
+    """A store with a bug: it raises something that is not a StorageError."""
+
+    def put(self, key: str, data: bytes) -> None:
+        raise RuntimeError(f"bug while writing {key}: {data[:20]!r}")
+
+
+def test_an_unexpected_error_is_a_500_in_text_and_logs_no_content(
+    client: Client, chalice_app: ModuleType, webhook_env: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A bug answers 500 (Telegram retries, the 5xx alarm fires), never Chalice's JSON turned 400."""
+    chalice_app._webhook = Webhook(WebhookSettings.from_env(), CrashingStorage(), clock=lambda: NOW)
+    response = client.http.post("/webhook", headers=HEADERS, body=update_bytes("message_text"))
+    assert (response.status_code, response.body) == (500, b"internal error")
+    assert response.headers["Content-Type"] == "text/plain; charset=utf-8"
+    record = json.loads(capsys.readouterr().err)
+    assert (record["level"], record["event"], record["error"]) == ("error", "webhook_crash", "RuntimeError")
 
 
 def test_the_webhook_is_built_from_the_environment(

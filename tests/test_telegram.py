@@ -72,6 +72,11 @@ def test_an_update_with_only_an_id_has_no_kind_and_no_chat() -> None:
         pytest.param(b'{"update_id": -3}', "update_id is out of range", id="negative-update-id"),
         pytest.param(b'{"update_id": 9223372036854775808}', "update_id is out of range", id="beyond-int64"),
         pytest.param(b"[" * 100_000, "body is not JSON (RecursionError)", id="deeply-nested"),
+        pytest.param(
+            b'{"update_id": 1, "x": 1' + b"0" * 5000 + b"}",
+            "body is not JSON (ValueError)",
+            id="huge-integer",
+        ),
     ],
 )
 def test_malformed_bodies_are_refused_with_a_reason(body: bytes, reason: str) -> None:

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import json
-import threading
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, date, datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -95,13 +95,9 @@ def test_a_redelivered_update_overwrites_its_own_object(hook: Webhook, store: Lo
 def test_two_concurrent_deliveries_of_one_update_leave_one_object(hook: Webhook, store: LocalStorage) -> None:
     """Deliveries racing on the same update end as one whole object."""
     body = update_bytes("message_reply")
-    results: list[WebhookResult] = []
-    threads = [threading.Thread(target=lambda: results.append(hook.handle(body, SECRET))) for _ in range(8)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    assert {r.status for r in results} == {200}
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        results = list(pool.map(lambda _: hook.handle(body, SECRET), range(8)))
+    assert [r.status for r in results] == [200] * 8
     assert list(store.list()) == ["context_date=2026-10-05/900000004.json"]
     assert store.get("context_date=2026-10-05/900000004.json") == body
 
@@ -182,13 +178,15 @@ def test_a_storage_failure_is_a_503_and_nothing_is_acknowledged() -> None:
 def test_a_storage_failure_while_quarantining_is_a_503() -> None:
     """Even an unreadable body is only acknowledged once it is kept."""
     result = Webhook(SETTINGS, BrokenStorage(), clock=lambda: NOW).handle(b"{oops", SECRET)
-    assert (result.status, result.outcome) == (503, "storage_error")
+    assert result == WebhookResult(503, "storage_error", key=quarantine_key(b"{oops", date(2026, 10, 5)))
 
 
 def test_an_s3_outage_is_a_503(aws: None) -> None:
     """A real S3 error (here: the bucket is gone) is a storage failure, answered 503."""
     hook = Webhook(SETTINGS, S3Storage("bucket-that-does-not-exist", "raw"), clock=lambda: NOW)
-    assert hook.handle(update_bytes("message_text"), SECRET).status == 503
+    assert hook.handle(update_bytes("message_text"), SECRET) == WebhookResult(
+        503, "storage_error", 900000001, GROUP, "context_date=2026-10-05/900000001.json"
+    )
 
 
 def test_one_json_log_line_per_delivery_with_ids_and_no_text(
