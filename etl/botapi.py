@@ -7,10 +7,12 @@ after Telegram's ``retry_after``; every other refusal raises :class:`BotApiError
 
 from __future__ import annotations
 
+import http.client
 import json
 import re
 import time
 import urllib.error
+import urllib.parse
 import urllib.request
 from collections.abc import Callable, Mapping
 from typing import Any
@@ -20,6 +22,7 @@ __all__ = [
     "DEFAULT_API_URL",
     "BotApi",
     "BotApiError",
+    "check_api_url",
     "check_token",
     "describe_webhook_error",
     "split_updates",
@@ -55,6 +58,15 @@ def check_token(token: str, name: str = "TELEGRAM_BOT_TOKEN") -> str:
     return token
 
 
+def check_api_url(url: str) -> str:
+    """An http(s) URL with a host and nothing that urllib would choke on (the token follows it)."""
+    given = url.strip()
+    parts = urllib.parse.urlsplit(given)
+    if parts.scheme not in ("http", "https") or not parts.hostname or any(c.isspace() for c in given):
+        raise BotApiError(f"the Bot API URL must be an http(s) URL such as {DEFAULT_API_URL}, got {given!r}")
+    return given.rstrip("/")
+
+
 class BotApi:
     """Calls Bot API methods for one bot."""
 
@@ -68,7 +80,7 @@ class BotApi:
         sleep: Callable[[float], None] = time.sleep,
     ) -> None:
         self._token = check_token(token)
-        self.api_url = api_url.rstrip("/")
+        self.api_url = check_api_url(api_url)
         self.timeout = timeout
         self.max_retries = max_retries
         self.sleep = sleep
@@ -97,8 +109,8 @@ class BotApi:
                     self.sleep(retry_after)
                     continue
                 raise self._refusal(method, exc.code, answer) from None
-            except (urllib.error.URLError, OSError) as exc:
-                reason = getattr(exc, "reason", exc)
+            except (urllib.error.URLError, OSError, http.client.HTTPException, ValueError) as exc:
+                reason = getattr(exc, "reason", None) or type(exc).__name__
                 raise BotApiError(
                     self._scrub(f"{method}: cannot reach the Bot API at {self.api_url}: {reason}")
                 ) from None
@@ -149,8 +161,11 @@ def split_updates(body: bytes) -> list[bytes]:
     """The exact bytes of each update in a getUpdates answer (``{"ok":true,"result":[...]}``).
 
     The raw lake keeps what Telegram sent: each element is sliced out of the answer, not re-encoded."""
-    text = body.decode("utf-8")
-    answer = json.loads(text)
+    try:
+        text = body.decode("utf-8")
+        answer = json.loads(text)
+    except ValueError:  # not UTF-8, not JSON
+        raise BotApiError("getUpdates: unexpected answer from the Bot API") from None
     if (
         not isinstance(answer, dict)
         or answer.get("ok") is not True

@@ -10,14 +10,18 @@ call acknowledges what was stored, so the next run does not fetch it again eithe
 from __future__ import annotations
 
 import contextlib
-import json
+import logging
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from .botapi import ALLOWED_UPDATES, BotApi, BotApiError, split_updates
+from .logs import get_logger, log_event
 from .webhook import Webhook
 
 __all__ = ["PollError", "PollSummary", "poll"]
+
+_log = get_logger("poll")
 
 
 class PollError(Exception):
@@ -38,8 +42,12 @@ def poll(
     timeout: int = 50,
     once: bool = False,
     should_stop: Callable[[], bool] = lambda: False,
+    sleep: Callable[[float], None] = time.sleep,
 ) -> PollSummary:
-    """Fetch and ingest updates until ``should_stop()`` (or after one round with ``once``)."""
+    """Fetch and ingest updates until ``should_stop()`` (or after one round with ``once``).
+
+    A network error or a 5xx from Telegram is waited out (1, 2, 4 ... 60 s) unless ``once``: the
+    offset only ever passes stored updates, so trying again is always safe."""
     info = api.call("getWebhookInfo")
     if isinstance(info, dict) and info.get("url"):
         raise PollError(
@@ -47,6 +55,7 @@ def poll(
             "run `tgpipe webhook delete` first"
         )
     summary = PollSummary()
+    backoff = 1.0
     try:
         while True:
             params: dict[str, object] = {"timeout": timeout, "allowed_updates": list(ALLOWED_UPDATES)}
@@ -55,22 +64,34 @@ def poll(
             try:
                 raw = api.call_raw("getUpdates", params, timeout=timeout + 10)
             except BotApiError as exc:
+                transient = exc.error_code == 0 or exc.error_code >= 500
+                if transient and not once and not should_stop():
+                    log_event(_log, logging.WARNING, "poll_retry", error=str(exc), wait_s=backoff)
+                    sleep(backoff)
+                    backoff = min(backoff * 2, 60.0)
+                    continue
                 if exc.error_code == 409:
                     raise PollError(
                         "Telegram refused getUpdates (409): a webhook was set or another poller is "
                         "running for this bot"
                     ) from None
                 raise PollError(str(exc)) from None
-            for body in split_updates(raw):
-                update_id = json.loads(body)["update_id"]
-                result = hook.ingest(body, source="poll")
+            backoff = 1.0
+            try:
+                bodies = split_updates(raw)
+            except BotApiError as exc:
+                raise PollError(str(exc)) from None
+            for body in bodies:
+                result = hook.ingest(body, source="poll")  # an unreadable element is quarantined
                 if result.status >= 500:
                     raise PollError(
-                        f"update {update_id} was not stored ({result.outcome}); it will be fetched again"
+                        f"update {result.update_id} was not stored ({result.outcome}); "
+                        "it will be fetched again"
                     )
                 summary.fetched += 1
                 summary.outcomes[result.outcome] = summary.outcomes.get(result.outcome, 0) + 1
-                summary.next_offset = max(summary.next_offset or 0, update_id + 1)
+                if result.update_id is not None:
+                    summary.next_offset = max(summary.next_offset or 0, result.update_id + 1)
             if once or should_stop():
                 return summary
     finally:

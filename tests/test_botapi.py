@@ -57,3 +57,19 @@ def test_the_token_is_not_in_the_repr() -> None:
     api = BotApi("123:" + "A" * 30, "http://127.0.0.1:1")
     assert repr(api) == "BotApi(api_url='http://127.0.0.1:1')"
     assert check_token(" 123:" + "A" * 30 + "\n") == "123:" + "A" * 30
+
+
+@pytest.mark.parametrize("url", ["api.telegram.org", "ftp://api.telegram.org", "https://", "https://a b.org"])
+def test_a_malformed_api_url_is_refused_before_the_token_is_put_in_it(url: str) -> None:
+    """A URL urllib would choke on (with the token in its message) is refused up front."""
+    with pytest.raises(BotApiError) as excinfo:
+        BotApi("123:" + "A" * 30, url)
+    assert str(excinfo.value) == (
+        f"the Bot API URL must be an http(s) URL such as https://api.telegram.org, got {url.strip()!r}"
+    )
+
+
+def test_split_updates_refuses_bytes_that_are_not_json() -> None:
+    """Garbage from the Bot API is one clear error, not a traceback."""
+    with pytest.raises(BotApiError, match=r"^getUpdates: unexpected answer from the Bot API$"):
+        split_updates(b"\xff<html>")
