@@ -371,7 +371,9 @@ def etl_command(day: datetime | None) -> None:
     try:
         summary = job.run_day(target)
     except StorageError as exc:
-        raise click.ClickException(f"etl of {target} failed, nothing was replaced: {exc}") from None
+        raise click.ClickException(
+            f"etl of {target} failed: {exc}; run it again (a run replaces the whole partition)"
+        ) from None
     click.echo(summary.to_json())
     try:
         job.check(summary)

@@ -98,16 +98,38 @@ def _serve(env: dict[str, str], log: Path) -> tuple[subprocess.Popen[bytes], str
             return proc, f"http://127.0.0.1:{port}/webhook"
         except OSError:
             time.sleep(0.1)
-    proc.kill()
+    _stop(proc)
     raise DemoError("the webhook did not start within 60 s")
+
+
+_MARKER = ".tgpipe-demo"
+
+
+def _fresh_folder(folder: Path) -> Path:
+    """Clear the demo's folder, but only one the demo made (it carries a marker) or an empty one."""
+    if folder.exists():
+        if not (folder / _MARKER).is_file() and any(folder.iterdir()):
+            raise DemoError(
+                f"{folder} is not empty and was not made by tgpipe demo: choose another --lake folder"
+            )
+        shutil.rmtree(folder)
+    folder.mkdir(parents=True)
+    (folder / _MARKER).write_text("made by tgpipe demo; cleared at its next run\n")
+    return folder
+
+
+def _stop(proc: subprocess.Popen[bytes]) -> None:
+    proc.terminate()
+    try:
+        proc.wait(10)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
 
 
 def run_demo(lake: Path, days: int = 7, echo: Callable[[str], None] = print) -> DemoSummary:
     """Run the whole pipeline on a generated conversation under ``lake``."""
-    lake = lake.resolve()
-    if lake.exists():
-        shutil.rmtree(lake)
-    lake.mkdir(parents=True)
+    lake = _fresh_folder(lake.resolve())
     zone = ZoneInfo(TIMEZONE)
     secret = secrets.token_urlsafe(24)
     env = {
@@ -135,8 +157,7 @@ def run_demo(lake: Path, days: int = 7, echo: Callable[[str], None] = print) -> 
                     f"delivery '{delivery.name}' was answered {status}, expected {delivery.expect}"
                 )
     finally:
-        proc.terminate()
-        proc.wait(10)
+        _stop(proc)
     raw_days = sorted(p.name.split("=", 1)[1] for p in (lake / "raw").glob("context_date=*"))
     echo(f"2/5 posted them to {url}: answers {dict(sorted(answers.items()))}; raw days {raw_days}")
 

@@ -169,7 +169,7 @@ def test_an_invalid_date_is_a_usage_error(lake: dict[str, str]) -> None:
     )
 
 
-def test_a_storage_failure_replaces_nothing_and_says_so(lake: dict[str, str], tmp_path: Path) -> None:
+def test_a_storage_failure_is_one_line_saying_to_run_again(lake: dict[str, str], tmp_path: Path) -> None:
     """The raw lake cannot be listed (here its day is a file, not a folder): exit 1, one clear line."""
     raw = tmp_path / "raw"
     raw.mkdir()
@@ -177,8 +177,8 @@ def test_a_storage_failure_replaces_nothing_and_says_so(lake: dict[str, str], tm
     result = run(["etl", "--date", DAY], lake)
     assert (result.exit_code, result.stdout) == (1, "")
     assert result.stderr == (
-        f"Error: etl of {DAY} failed, nothing was replaced: "
-        f"cannot list 'context_date={DAY}/' under {raw}: Not a directory\n"
+        f"Error: etl of {DAY} failed: cannot list 'context_date={DAY}/' under {raw}: Not a directory; "
+        "run it again (a run replaces the whole partition)\n"
     )
 
 
