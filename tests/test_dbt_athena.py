@@ -191,3 +191,14 @@ def test_athena_target_names_a_missing_setting(tmp_path: Path, name: str) -> Non
     result = run_operation(tmp_path, athena_env(**{name: ""}), "--args", "{dry_run: true}")
     assert result.returncode == 2
     assert f"Env var required but not provided: '{name}'" in result.stdout
+
+
+def test_the_offline_check_ignores_local_lake_settings() -> None:
+    """A developer's TGPIPE_ENRICHED_URI=lake/enriched (from .env) cannot break the Athena compile check."""
+    env = checker.athena_env({"TGPIPE_ENRICHED_URI": "lake/enriched", "TGPIPE_TIMEZONE": "UTC"})
+    assert env == {
+        "TGPIPE_ENRICHED_URI": "s3://tgpipe-compile-check/enriched",
+        "TGPIPE_ATHENA_S3_STAGING_DIR": "s3://tgpipe-compile-check/athena-results/",
+        "TGPIPE_ATHENA_REGION": "us-east-1",
+        "TGPIPE_TIMEZONE": "UTC",
+    }

@@ -196,11 +196,9 @@ def athena_ddl_problems(ddl: str) -> list[str]:
 
 
 def athena_env(base: Mapping[str, str]) -> dict[str, str]:
-    env = dict(base)
-    for name, value in PLACEHOLDER_ENV.items():
-        if not env.get(name):
-            env[name] = value
-    return env
+    """The environment with the Athena placeholders always set: the check never connects, and a
+    developer's local settings (say TGPIPE_ENRICHED_URI=lake/enriched from .env) must not break it."""
+    return {**base, **PLACEHOLDER_ENV}
 
 
 def dbt(args: Iterable[str], env: Mapping[str, str], cwd: Path) -> subprocess.CompletedProcess[str]:
