@@ -2,20 +2,24 @@
 SHELL := /bin/bash
 .DEFAULT_GOAL := help
 
-# Python 3.12 (the Lambda runtime) when this machine has one that runs, else python3.
+# Python 3.12 (the Lambda runtime) when this machine has one that runs, else python3 (>= 3.11: enough
+# for the pipeline and `make demo`; `make test` needs 3.12 because it packages the Lambda functions).
 PYTHON ?= $(shell for p in python3.12 $$HOME/.pyenv/versions/3.12*/bin/python3.12 python3; do \
 	"$$p" -c 'import sys; assert sys.version_info >= (3, 11)' >/dev/null 2>&1 && { echo "$$p"; break; }; done)
+PYVER := $(shell $(PYTHON) -c 'import sys; print("%d.%d" % sys.version_info[:2])' 2>/dev/null)
 VENV := .venv
 BIN := $(VENV)/bin
-STAMP := $(VENV)/.installed
+STAMP := $(VENV)/.installed-py$(PYVER)
 
-.PHONY: help venv lint test demo bench clean
+.PHONY: help venv python312 lint test demo bench clean
 
 help:  ## list the targets
-	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-8s %s\n", $$1, $$2}'
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-16s %s\n", $$1, $$2}'
 
 $(STAMP): pyproject.toml
 	@test -n "$(PYTHON)" || { echo "no Python >= 3.11 found"; exit 1; }
+	@if [ -d $(VENV) ] && [ "$$($(BIN)/python -c 'import sys; print("%d.%d" % sys.version_info[:2])' 2>/dev/null)" != "$(PYVER)" ]; then \
+		echo "$(VENV) is not a working Python $(PYVER) environment: recreating it"; rm -rf $(VENV); fi
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
@@ -23,12 +27,15 @@ $(STAMP): pyproject.toml
 
 venv: $(STAMP)  ## create .venv with the project and its dev tools
 
+python312:
+	@test "$(PYVER)" = "3.12" || { echo "make test needs Python 3.12, the Lambda runtime (found: $(PYTHON) $(PYVER))"; exit 1; }
+
 lint: $(STAMP)  ## ruff and mypy
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
 
-test: lint lint-sql check-athena lint-workflows lint-infra chromium  ## lint, then the whole test suite
+test: python312 lint lint-sql check-athena lint-workflows lint-infra chromium  ## lint, then the whole test suite
 	$(BIN)/pytest
 
 demo: $(STAMP)  ## the whole pipeline on a generated week of a group: webhook, ETL, dbt, report
@@ -120,7 +127,7 @@ outputs: $(STAMP)  ## STAGE's stack outputs, then the settings `make athena` and
 destroy: $(STAMP)  ## delete STAGE: functions, stacks, lake and its data, secret (CONFIRM=tgpipe-STAGE)
 	@test "$(CONFIRM)" = "$(STACK)" || { echo "this deletes $(STACK) and all its data: make destroy STAGE=$(STAGE) CONFIRM=$(STACK)"; exit 2; }
 	@if [ -f chalice_app/.chalice/deployed/$(STAGE).json ]; then \
-		$(STACK_PY) chalice-project --stage $(STAGE) --out build/chalice/$(STAGE) && \
+		TELEGRAM_CHAT_ID=$${TELEGRAM_CHAT_ID:-0} $(STACK_PY) chalice-project --stage $(STAGE) --out build/chalice/$(STAGE) && \
 		$(BIN)/chalice --project-dir build/chalice/$(STAGE) delete --stage $(STAGE); fi
 	$(STACK_PY) destroy --stage $(STAGE) --confirm "$(CONFIRM)"
 
