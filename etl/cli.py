@@ -242,13 +242,12 @@ def import_export_command(
     """
     from tqdm import tqdm
 
-    from .config import parse_timezone, parse_uri
+    from .config import raw_uri_from_env, timezone_from_env
     from .export import ExportError, import_export, progress_total
     from .storage import StorageError
 
     try:
-        raw_uri = parse_uri(os.environ.get("TGPIPE_RAW_URI", "").strip() or "lake/raw", "TGPIPE_RAW_URI")
-        zone = parse_timezone(os.environ.get("TGPIPE_TIMEZONE", "").strip() or "UTC")
+        raw_uri, zone = raw_uri_from_env(), timezone_from_env()
     except ConfigError as exc:
         raise click.ClickException(str(exc)) from None
     with tqdm(total=progress_total(export), unit="B", unit_scale=True, desc="import", file=sys.stderr) as bar:

@@ -22,6 +22,8 @@ __all__ = [
     "parse_chat_ids",
     "parse_timezone",
     "parse_uri",
+    "raw_uri_from_env",
+    "timezone_from_env",
 ]
 
 DEFAULT_RAW_URI = "lake/raw"
@@ -99,6 +101,18 @@ def _secret_from_parameter(name: str) -> str:
     return value
 
 
+def raw_uri_from_env(env: Mapping[str, str] | None = None) -> str:
+    """TGPIPE_RAW_URI, checked, or the default ``lake/raw``."""
+    env = os.environ if env is None else env
+    return parse_uri(env.get("TGPIPE_RAW_URI", "").strip() or DEFAULT_RAW_URI, "TGPIPE_RAW_URI")
+
+
+def timezone_from_env(env: Mapping[str, str] | None = None) -> ZoneInfo:
+    """TGPIPE_TIMEZONE, checked, or UTC."""
+    env = os.environ if env is None else env
+    return parse_timezone(env.get("TGPIPE_TIMEZONE", "").strip() or DEFAULT_TIMEZONE)
+
+
 @dataclass(frozen=True)
 class WebhookSettings:
     """What the webhook needs: who may post, which chats are kept, where they go, what a day is."""
@@ -131,8 +145,7 @@ class WebhookSettings:
                 "TELEGRAM_WEBHOOK_SECRET must be 1-256 characters of A-Z, a-z, 0-9, _ and - "
                 "(what Telegram accepts as secret_token)"
             )
-        raw_uri = parse_uri(env.get("TGPIPE_RAW_URI", "").strip() or DEFAULT_RAW_URI, "TGPIPE_RAW_URI")
-        timezone = parse_timezone(env.get("TGPIPE_TIMEZONE", "").strip() or DEFAULT_TIMEZONE)
+        raw_uri, timezone = raw_uri_from_env(env), timezone_from_env(env)
         return cls(chat_ids=chat_ids, webhook_secret=secret, raw_uri=raw_uri, timezone=timezone)
 
 
@@ -164,7 +177,7 @@ class EtlSettings:
         """Read and validate TGPIPE_RAW_URI, TGPIPE_ENRICHED_URI, TGPIPE_TIMEZONE and
         TGPIPE_FETCH_WORKERS (all optional)."""
         env = os.environ if env is None else env
-        raw_uri = parse_uri(env.get("TGPIPE_RAW_URI", "").strip() or DEFAULT_RAW_URI, "TGPIPE_RAW_URI")
+        raw_uri = raw_uri_from_env(env)
         enriched_uri = parse_uri(
             env.get("TGPIPE_ENRICHED_URI", "").strip() or DEFAULT_ENRICHED_URI, "TGPIPE_ENRICHED_URI"
         )
@@ -173,6 +186,6 @@ class EtlSettings:
                 f"TGPIPE_ENRICHED_URI must differ from TGPIPE_RAW_URI (both are {raw_uri!r}): "
                 "Parquet written among the raw updates would be read back as updates"
             )
-        timezone = parse_timezone(env.get("TGPIPE_TIMEZONE", "").strip() or DEFAULT_TIMEZONE)
+        timezone = timezone_from_env(env)
         workers = _int_setting(env, "TGPIPE_FETCH_WORKERS", DEFAULT_FETCH_WORKERS, 1, MAX_FETCH_WORKERS)
         return cls(raw_uri=raw_uri, enriched_uri=enriched_uri, timezone=timezone, fetch_workers=workers)

@@ -251,10 +251,3 @@ class EtlJob:
         """The scheduled run: the day before ``event_time`` in TGPIPE_TIMEZONE. Returns the summary;
         raises :class:`BadObjects` (after writing the good rows) so the invocation counts as failed."""
         return self.check(self.run_day(day_before(event_time, self.settings.timezone))).as_dict()
-
-    def backfill(self, start: date, end: date) -> Iterator[DaySummary]:
-        """Run every day from ``start`` to ``end`` in order, yielding each summary as it completes.
-
-        Each day is a rerunnable unit: after a failure, running again from the failed day resumes."""
-        for day in days_between(start, end):
-            yield self.run_day(day)
