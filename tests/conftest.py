@@ -11,6 +11,7 @@ from types import ModuleType
 import pytest
 
 from etl.storage import LocalStorage, S3Storage, Storage
+from tests.fake_telegram import FakeTelegram, serve
 
 ROOT = Path(__file__).resolve().parent.parent
 CHALICE_DIR = ROOT / "chalice_app"
@@ -84,3 +85,13 @@ def chalice_app() -> Iterator[ModuleType]:
     module._webhook = None
     yield module
     module._webhook = None
+
+
+@pytest.fixture
+def telegram() -> Iterator[FakeTelegram]:
+    """A local fake Telegram Bot API server (a real HTTP server on 127.0.0.1)."""
+    fake = FakeTelegram()
+    server = serve(fake)
+    yield fake
+    server.shutdown()
+    server.server_close()

@@ -9,7 +9,6 @@ import select
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -17,16 +16,7 @@ from click.testing import CliRunner, Result
 
 from etl.cli import main
 from tests.conftest import GROUP, SECRET, update_bytes
-from tests.fake_telegram import TOKEN, FakeTelegram, serve
-
-
-@pytest.fixture
-def telegram() -> Iterator[FakeTelegram]:
-    fake = FakeTelegram()
-    server = serve(fake)
-    yield fake
-    server.shutdown()
-    server.server_close()
+from tests.fake_telegram import TOKEN, FakeTelegram
 
 
 @pytest.fixture

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -13,16 +12,7 @@ from etl.poll import PollError, poll
 from etl.storage import LocalStorage
 from etl.webhook import Webhook
 from tests.conftest import GROUP, update_bytes
-from tests.fake_telegram import TOKEN, FakeTelegram, serve
-
-
-@pytest.fixture
-def telegram() -> Iterator[FakeTelegram]:
-    fake = FakeTelegram()
-    server = serve(fake)
-    yield fake
-    server.shutdown()
-    server.server_close()
+from tests.fake_telegram import TOKEN, FakeTelegram
 
 
 @pytest.fixture
