@@ -12,6 +12,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from .telegram import INT64_MAX, INT64_MIN
+
 __all__ = [
     "DEFAULT_ENRICHED_URI",
     "DEFAULT_FETCH_WORKERS",
@@ -33,7 +35,6 @@ DEFAULT_TIMEZONE = "UTC"
 DEFAULT_FETCH_WORKERS = 64
 MAX_FETCH_WORKERS = 256
 
-_INT64_MIN, _INT64_MAX = -(2**63), 2**63 - 1
 # What Telegram accepts as setWebhook's secret_token.
 _SECRET_RE = re.compile(r"[A-Za-z0-9_-]{1,256}")
 
@@ -60,7 +61,7 @@ def parse_chat_ids(value: str, name: str = "TELEGRAM_CHAT_ID") -> frozenset[int]
             raise ConfigError(
                 f"{name} must be comma-separated integer chat ids (e.g. -1001234567890), got {text!r}"
             ) from None
-        if not _INT64_MIN <= chat_id <= _INT64_MAX:
+        if not INT64_MIN <= chat_id <= INT64_MAX:
             raise ConfigError(f"{name}: chat id {chat_id} is outside the 64-bit integer range")
         ids.add(chat_id)
     return frozenset(ids)

@@ -13,6 +13,8 @@ from __future__ import annotations
 
 from typing import Any, Final, NamedTuple
 
+from .telegram import INT64_MAX, INT64_MIN
+
 __all__ = [
     "MEDIA_TYPES",
     "MESSAGE_KINDS",
@@ -48,9 +50,6 @@ MEDIA_TYPES: Final = (
 OTHER_MEDIA: Final = ("game", "invoice", "story", "paid_media", "giveaway", "giveaway_winners", "checklist")
 OTHER_MEDIA_TYPE: Final = "other media"
 SERVICE_TYPE: Final = "service"
-
-_INT64_MIN: Final = -(2**63)
-_INT64_MAX: Final = 2**63 - 1
 
 
 class BadUpdate(ValueError):
@@ -115,7 +114,7 @@ def to_row(update: Any) -> Row | str:
     if type(update) is not dict:
         raise BadUpdate(f"update is a JSON {_json_type(update)}, not an object")
     update_id = update.get("update_id")
-    if type(update_id) is not int or not 0 <= update_id <= _INT64_MAX:
+    if type(update_id) is not int or not 0 <= update_id <= INT64_MAX:
         raise BadUpdate("update_id is missing" if update_id is None else "update_id is not a 64-bit integer")
     for kind in MESSAGE_KINDS:
         msg = update.get(kind)
@@ -213,12 +212,12 @@ def to_row(update: Any) -> Row | str:
         and type(chat_id) is int
         and type(sent) is int
         and type(chat_type) is str
-        and _INT64_MIN <= message_id <= _INT64_MAX
-        and _INT64_MIN <= chat_id <= _INT64_MAX
-        and _INT64_MIN <= sent <= _INT64_MAX
-        and (from_id is None or (type(from_id) is int and _INT64_MIN <= from_id <= _INT64_MAX))
-        and (edit_date is None or (type(edit_date) is int and _INT64_MIN <= edit_date <= _INT64_MAX))
-        and (thread_id is None or (type(thread_id) is int and _INT64_MIN <= thread_id <= _INT64_MAX))
+        and INT64_MIN <= message_id <= INT64_MAX
+        and INT64_MIN <= chat_id <= INT64_MAX
+        and INT64_MIN <= sent <= INT64_MAX
+        and (from_id is None or (type(from_id) is int and INT64_MIN <= from_id <= INT64_MAX))
+        and (edit_date is None or (type(edit_date) is int and INT64_MIN <= edit_date <= INT64_MAX))
+        and (thread_id is None or (type(thread_id) is int and INT64_MIN <= thread_id <= INT64_MAX))
         and (chat_title is None or type(chat_title) is str)
         and (from_first_name is None or type(from_first_name) is str)
         and (from_username is None or type(from_username) is str)
@@ -236,7 +235,7 @@ _new_row = tuple.__new__  # builds a Row without NamedTuple's Python-level __new
 
 
 def _valid_int(value: Any) -> bool:
-    return value is None or (type(value) is int and _INT64_MIN <= value <= _INT64_MAX)
+    return value is None or (type(value) is int and INT64_MIN <= value <= INT64_MAX)
 
 
 def _id_of(msg: dict[str, Any], name: str, id_field: str, kind: str) -> Any:
@@ -259,7 +258,7 @@ def _reject(row: Row, kind: str) -> None:
         elif name in _STR_FIELDS:
             if type(value) is not str:
                 raise BadUpdate(f"{where} is not a string")
-        elif type(value) is not int or not _INT64_MIN <= value <= _INT64_MAX:
+        elif type(value) is not int or not INT64_MIN <= value <= INT64_MAX:
             raise BadUpdate(f"{where} is not a 64-bit integer")
     raise AssertionError("_reject called on a valid row")  # pragma: no cover
 

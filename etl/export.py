@@ -42,6 +42,7 @@ from zoneinfo import ZoneInfo
 import ijson  # type: ignore[import-untyped]
 
 from .export_convert import (
+    CHANNEL_ID_OFFSET,
     IMPORT_UPDATE_ID_FLOOR,
     ExportChat,
     MessageConverter,
@@ -56,7 +57,6 @@ __all__ = ["ExportError", "ImportSummary", "import_export", "progress_total"]
 
 _log = get_logger("import")
 
-_CHANNEL_ID_OFFSET: Final = 10**12
 _DEDUPE_KINDS: Final = ("message", "channel_post")
 _HINT: Final = "is it the result.json of Telegram Desktop's 'Export chat history' in JSON format?"
 
@@ -193,7 +193,7 @@ def _message_time(path: Path, index: int, item: dict[str, Any]) -> int:
 
 def _expected_chat_id(chat_type: str, export_id: int) -> int:
     if chat_type in ("supergroup", "channel"):
-        return -(_CHANNEL_ID_OFFSET + export_id)
+        return -(CHANNEL_ID_OFFSET + export_id)
     return -export_id if chat_type == "group" else export_id
 
 

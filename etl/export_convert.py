@@ -37,6 +37,7 @@ from dataclasses import dataclass, field
 from typing import Any, Final
 
 __all__ = [
+    "CHANNEL_ID_OFFSET",
     "IMPORT_UPDATE_ID_FLOOR",
     "MIGRATED_ID_SHIFT",
     "Converted",
@@ -55,7 +56,7 @@ IMPORT_UPDATE_ID_FLOOR: Final = 2**62
 _MAX_MESSAGE_ID: Final = 2**31 - 1
 # Telegram Desktop shifts the ids of a migrated basic group's history by this much (negative ids).
 MIGRATED_ID_SHIFT: Final = -1_000_000_000
-_CHANNEL_ID_OFFSET: Final = 10**12  # Bot API id of channel/supergroup N is -(10**12 + N): "-100N"
+CHANNEL_ID_OFFSET: Final = 10**12  # Bot API id of channel/supergroup N is -(10**12 + N): "-100N"
 _UNKNOWN_USER_ID_BASE: Final = 2**52
 
 # The placeholder senders the Bot API puts in ``from`` when a message is sent on behalf of a chat.
@@ -364,7 +365,7 @@ class MessageConverter:
         if chat["id"] == self.chat.chat_id and bare == self.chat.export_id:  # an anonymous admin
             return {"from": dict(GROUP_ANONYMOUS_BOT), "sender_chat": chat}
         sender_id, sender_type = (
-            (-(_CHANNEL_ID_OFFSET + bare), "channel") if kind == "channel" else (-bare, "group")
+            (-(CHANNEL_ID_OFFSET + bare), "channel") if kind == "channel" else (-bare, "group")
         )
         sender_chat = {
             "id": sender_id,

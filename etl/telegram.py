@@ -13,9 +13,10 @@ import json
 from dataclasses import dataclass
 from typing import Any, TypeGuard
 
-__all__ = ["MalformedUpdate", "Update", "parse_update"]
+__all__ = ["INT64_MAX", "INT64_MIN", "MalformedUpdate", "Update", "parse_update"]
 
-_INT64_MAX = 2**63 - 1
+# Bot API ids and times are signed 64-bit integers.
+INT64_MIN, INT64_MAX = -(2**63), 2**63 - 1
 
 
 class MalformedUpdate(ValueError):
@@ -71,7 +72,7 @@ def parse_update(body: bytes) -> Update:
     update_id = data.get("update_id")
     if not _is_int(update_id):
         raise MalformedUpdate("update_id is missing" if update_id is None else "update_id is not an integer")
-    if not 0 <= update_id <= _INT64_MAX:
+    if not 0 <= update_id <= INT64_MAX:
         raise MalformedUpdate("update_id is out of range")
     # One kind per update; should Telegram ever send more, the first one carrying a chat decides.
     kind: str | None = None
