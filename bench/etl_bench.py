@@ -30,6 +30,8 @@ from collections.abc import Iterator
 from datetime import date
 from pathlib import Path
 
+from etl.storage import Storage
+
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 BIN = Path(sys.executable).parent
@@ -269,7 +271,7 @@ def memory_figure(n: int, work: Path) -> None:
     shutil.rmtree(raw)
 
 
-class LatencyStore:
+class LatencyStore(Storage):
     """An object store answering from memory after a fixed delay per request, as S3 does over the network."""
 
     def __init__(self, objects: dict[str, bytes], latency: float) -> None:
@@ -296,7 +298,7 @@ class LatencyStore:
 
 def s3_figures(n: int, latency_ms: float, workers: int) -> None:
     from etl.config import EtlSettings
-    from etl.job import EtlJob
+    from etl.transform.job import EtlJob
 
     rnd = random.Random(11)
     objects = {
@@ -399,8 +401,8 @@ def http_figure(n: int, latency: float, workers: int) -> None:
     from botocore.config import Config
 
     from etl.config import EtlSettings
-    from etl.job import EtlJob
     from etl.storage import S3Storage
+    from etl.transform.job import EtlJob
 
     # Credentials from the environment, so worker processes rebuild the same client.
     os.environ.update(

@@ -20,12 +20,11 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+from etl.config import IngestSettings, WebhookSettings
+from etl.ingest.webhook import Webhook
+from etl.storage import LocalStorage, Storage
 
-from etl.config import WebhookSettings  # noqa: E402
-from etl.storage import LocalStorage  # noqa: E402
-from etl.webhook import Webhook  # noqa: E402
+ROOT = Path(__file__).resolve().parent.parent
 
 SECRET = "bench_secret_token"
 GROUP = -1001234567890
@@ -48,7 +47,7 @@ def typical_update(update_id: int) -> bytes:
     return json.dumps({"update_id": update_id, "message": message}, ensure_ascii=False).encode()
 
 
-class NullStorage:
+class NullStorage(Storage):
     """Accepts writes and forgets them: isolates the handler's own work from the storage call."""
 
     uri = "null://"
@@ -159,7 +158,7 @@ def main() -> None:
     args = parser.parse_args()
 
     print(f"typical update: {len(typical_update(900_000_000))} bytes; {args.requests:,} requests per line")
-    settings = WebhookSettings(chat_ids=frozenset({GROUP}), webhook_secret=SECRET)
+    settings = WebhookSettings(IngestSettings(chat_ids=frozenset({GROUP})), webhook_secret=SECRET)
     bench_handler("handler, storage call excluded", Webhook(settings, NullStorage()), args.requests)
     with tempfile.TemporaryDirectory() as tmp:
         local = Webhook(settings, LocalStorage(tmp))

@@ -14,11 +14,11 @@ from typing import TYPE_CHECKING, Any
 from chalice.app import Chalice, CloudWatchEvent, Cron, Response
 
 from etl.config import ConfigError
+from etl.ingest.webhook import SECRET_HEADER, Webhook
 from etl.logs import get_logger, log_event
-from etl.webhook import SECRET_HEADER, Webhook
 
 if TYPE_CHECKING:
-    from etl.job import EtlJob
+    from etl.transform.job import EtlJob
 
 app = Chalice(app_name="tgpipe")
 # Telegram posts application/json. Declared binary, API Gateway hands the body over base64-encoded,
@@ -33,7 +33,7 @@ _webhook: Webhook | None = None
 _etl: EtlJob | None = None
 
 # 00:15 UTC: just after midnight in prod's TGPIPE_TIMEZONE (UTC). Cron is UTC: for another zone use
-# etl.schedule.utc_cron_after_midnight(zone) (tests/test_schedule.py checks the two agree).
+# etl.transform.schedule.utc_cron_after_midnight(zone) (tests/transform/test_schedule.py checks both agree).
 ETL_CRON = Cron(15, 0, "*", "*", "?", "*")
 
 
@@ -47,10 +47,10 @@ def get_webhook() -> Webhook:
 
 def get_etl() -> EtlJob:
     """The daily ETL, built on first use from the environment (tests replace it). Only this function
-    imports pyarrow (through etl.job): the webhook never loads it."""
+    imports pyarrow (through etl.transform.job): the webhook never loads it."""
     global _etl
     if _etl is None:
-        from etl.job import EtlJob
+        from etl.transform.job import EtlJob
 
         _etl = EtlJob.from_env(base_dir=_CHECKOUT)
     return _etl

@@ -1,6 +1,7 @@
 """The ``tgpipe`` command line: a thin layer over the ``etl`` package.
 
-Errors are one clear line on stderr and a non-zero exit; secrets never reach the output.
+Every expected failure is a :class:`~etl.errors.TgpipeError`; the one handler of :class:`_Commands`
+turns it into one clear line on stderr and exit code 1. Secrets never reach the output.
 """
 
 from __future__ import annotations
@@ -14,21 +15,28 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from .botapi import ALLOWED_UPDATES, DEFAULT_API_URL, BotApi, BotApiError, describe_webhook_error
-from .config import ConfigError, WebhookSettings
-from .poll import PollError, poll
-from .storage import open_storage
-from .webhook import Webhook
+from .checkout import chalice_project
+from .config import BotSettings, IngestSettings, WebhookSettings, duckdb_path_from_env
+from .errors import TgpipeError
+from .telegram.botapi import ALLOWED_UPDATES, DEFAULT_API_URL, BotApi, describe_webhook_error
 
 if TYPE_CHECKING:
-    from .job import EtlJob
+    from .transform.job import EtlJob
 
 __all__ = ["main"]
 
-CHALICE_PROJECT = Path(__file__).resolve().parent.parent / "chalice_app"
+
+class _Commands(click.Group):
+    """The command group whose one handler turns an expected failure into one line and exit code 1."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except TgpipeError as exc:
+            raise click.ClickException(str(exc)) from None
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.group(cls=_Commands, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(package_name="tgpipe")
 def main() -> None:
     """tgpipe: a Telegram group's conversation as a raw lake, Parquet and dbt models.
@@ -46,19 +54,15 @@ def serve(host: str, port: int) -> None:
     Example:
         TELEGRAM_CHAT_ID=-1001234567890 TELEGRAM_WEBHOOK_SECRET=s3cret tgpipe serve --port 8000
     """
-    try:
-        settings = WebhookSettings.from_env()
-    except ConfigError as exc:
-        raise click.ClickException(str(exc)) from None
-    if not (CHALICE_PROJECT / "app.py").is_file():
-        raise click.ClickException(f"the Chalice app is not at {CHALICE_PROJECT} (install from a checkout)")
+    ingest = WebhookSettings.from_env().ingest
+    project = chalice_project("tgpipe serve")
     click.echo(
-        f"webhook on http://{host}:{port}/webhook -> {settings.raw_uri} "
-        f"(chats {','.join(map(str, sorted(settings.chat_ids)))})",
+        f"webhook on http://{host}:{port}/webhook -> {ingest.raw_uri} "
+        f"(chats {','.join(map(str, sorted(ingest.chat_ids)))})",
         err=True,
     )
     chalice = Path(sys.executable).with_name("chalice")
-    args = [str(chalice), "--project-dir", str(CHALICE_PROJECT), "local", "--host", host, "--port", str(port)]
+    args = [str(chalice), "--project-dir", str(project), "local", "--host", host, "--port", str(port)]
     args.append("--no-autoreload")  # one process: stops cleanly, and a bad setting exits at once
     os.execv(args[0], args)  # noqa: S606 - replaces this process with the real `chalice local`
 
@@ -68,16 +72,13 @@ def serve(host: str, port: int) -> None:
 
 def _bot_api(api_url: str | None) -> BotApi:
     """The bot from TELEGRAM_BOT_TOKEN, or a prompt that does not echo; the token is never printed."""
-    token = os.environ.get("TELEGRAM_BOT_TOKEN", "")
+    settings = BotSettings.from_env(api_url=api_url)
+    token = settings.token
     if not token:
         if not sys.stdin.isatty():
             raise click.ClickException("TELEGRAM_BOT_TOKEN is required (the token @BotFather gave you)")
         token = click.prompt("Bot token (from @BotFather, not shown)", hide_input=True, err=True)
-    url = api_url or os.environ.get("TELEGRAM_API_URL", "") or DEFAULT_API_URL
-    try:
-        return BotApi(token, url)
-    except BotApiError as exc:
-        raise click.ClickException(str(exc)) from None
+    return BotApi(token, settings.api_url or DEFAULT_API_URL)
 
 
 _api_url_option = click.option(
@@ -86,13 +87,6 @@ _api_url_option = click.option(
     metavar="URL",
     help=f"Bot API base URL [env TELEGRAM_API_URL; default {DEFAULT_API_URL}].",
 )
-
-
-def _call(api: BotApi, method: str, params: dict[str, Any] | None = None) -> Any:
-    try:
-        return api.call(method, params)
-    except BotApiError as exc:
-        raise click.ClickException(str(exc)) from None
 
 
 @main.group()
@@ -109,7 +103,7 @@ def bot_me(api_url: str | None) -> None:
     Example:
         TELEGRAM_BOT_TOKEN=123456:AAE... tgpipe bot me
     """
-    me = _call(_bot_api(api_url), "getMe")
+    me = _bot_api(api_url).call("getMe")
     click.echo(f"@{me.get('username')} ({me.get('first_name')}, id {me.get('id')})")
     click.echo(f"can join groups: {'yes' if me.get('can_join_groups') else 'no'}")
     reads_all = bool(me.get("can_read_all_group_messages"))
@@ -140,17 +134,14 @@ def webhook_set(url: str, drop_pending: bool, api_url: str | None) -> None:
     """
     if not url.startswith("https://"):
         raise click.ClickException("--url must be an https:// URL (Telegram only calls https webhooks)")
-    try:
-        secret = WebhookSettings.from_env().webhook_secret
-    except ConfigError as exc:
-        raise click.ClickException(str(exc)) from None
+    secret = WebhookSettings.from_env().webhook_secret
     params = {
         "url": url,
         "secret_token": secret,
         "allowed_updates": list(ALLOWED_UPDATES),
         "drop_pending_updates": drop_pending,
     }
-    _call(_bot_api(api_url), "setWebhook", params)
+    _bot_api(api_url).call("setWebhook", params)
     click.echo(f"webhook set: {url} (updates: {', '.join(ALLOWED_UPDATES)})")
 
 
@@ -163,7 +154,7 @@ def webhook_info(api_url: str | None) -> None:
     Example:
         tgpipe webhook info
     """
-    info = _call(_bot_api(api_url), "getWebhookInfo")
+    info = _bot_api(api_url).call("getWebhookInfo")
     click.echo(f"url: {info.get('url') or '(none: updates wait for getUpdates / tgpipe poll)'}")
     click.echo(f"pending updates: {info.get('pending_update_count', 0)}")
     if info.get("allowed_updates"):
@@ -185,7 +176,7 @@ def webhook_delete(drop_pending: bool, api_url: str | None) -> None:
     Example:
         tgpipe webhook delete
     """
-    _call(_bot_api(api_url), "deleteWebhook", {"drop_pending_updates": drop_pending})
+    _bot_api(api_url).call("deleteWebhook", {"drop_pending_updates": drop_pending})
     click.echo("webhook deleted")
 
 
@@ -202,17 +193,16 @@ def poll_command(timeout: int, once: bool, api_url: str | None) -> None:
     Example:
         TELEGRAM_BOT_TOKEN=123456:AAE... TELEGRAM_CHAT_ID=-1001234567890 tgpipe poll
     """
-    try:
-        settings = WebhookSettings.from_env(require_secret=False)
-    except ConfigError as exc:
-        raise click.ClickException(str(exc)) from None
+    from .ingest.poll import poll
+    from .ingest.router import Router
+    from .storage import open_storage
+
+    settings = IngestSettings.from_env()
     api = _bot_api(api_url)
-    hook = Webhook(settings, open_storage(settings.raw_uri))
+    router = Router(settings, open_storage(settings.raw_uri))
     click.echo(f"polling -> {settings.raw_uri} (Ctrl-C to stop)", err=True)
     try:
-        summary = poll(api, hook, timeout=timeout, once=once)
-    except (PollError, BotApiError) as exc:
-        raise click.ClickException(str(exc)) from None
+        summary = poll(api, router, timeout=timeout, once=once)
     except KeyboardInterrupt:
         return
     click.echo(json.dumps({"fetched": summary.fetched, **summary.outcomes}, sort_keys=True))
@@ -243,30 +233,25 @@ def import_export_command(
     from tqdm import tqdm
 
     from .config import raw_uri_from_env, timezone_from_env
-    from .export import ExportError, import_export, progress_total
-    from .storage import StorageError
+    from .ingest.history.importer import import_export
+    from .ingest.history.reader import progress_total
+    from .storage import open_storage
 
-    try:
-        raw_uri, zone = raw_uri_from_env(), timezone_from_env()
-    except ConfigError as exc:
-        raise click.ClickException(str(exc)) from None
+    raw_uri, zone = raw_uri_from_env(), timezone_from_env()
     with tqdm(total=progress_total(export), unit="B", unit_scale=True, desc="import", file=sys.stderr) as bar:
 
         def advance(nbytes: int) -> None:
             bar.update(nbytes)
 
-        try:
-            summary = import_export(
-                export,
-                chat_id,
-                open_storage(raw_uri),
-                zone,
-                migrated_from_chat_id=migrated_from_chat_id,
-                progress=advance,
-                workers=workers,
-            )
-        except (ExportError, StorageError) as exc:
-            raise click.ClickException(str(exc)) from None
+        summary = import_export(
+            export,
+            chat_id,
+            open_storage(raw_uri),
+            zone,
+            migrated_from_chat_id=migrated_from_chat_id,
+            progress=advance,
+            workers=workers,
+        )
     click.echo(json.dumps(summary.as_dict(), sort_keys=True, ensure_ascii=False))
 
 
@@ -282,12 +267,9 @@ def demo_command(lake: Path, days: int) -> None:
     Example:
         tgpipe demo --lake lake/demo --days 7
     """
-    from .demo import DemoError, run_demo
+    from .demo.run import run_demo
 
-    try:
-        run_demo(lake, days=days, echo=click.echo)
-    except DemoError as exc:
-        raise click.ClickException(str(exc)) from None
+    run_demo(lake, days=days, echo=click.echo)
 
 
 @main.command("report")
@@ -313,15 +295,11 @@ def report_command(chat_id: int | None, out: Path, db: Path | None) -> None:
         tgpipe report --chat-id -1001234567890 --out lake/report.html
     """
     try:
-        from .report import ReportError, build_report
+        from .report.build import build_report
     except ImportError as exc:  # installed without the `local` extra
         raise click.ClickException(f"tgpipe report needs {exc.name}: pip install 'tgpipe[local]'") from None
 
-    path = db or Path(os.environ.get("TGPIPE_DUCKDB_PATH") or "lake/tgpipe.duckdb")
-    try:
-        summary = build_report(path, chat_id, out)
-    except ReportError as exc:
-        raise click.ClickException(str(exc)) from None
+    summary = build_report(db or Path(duckdb_path_from_env()), chat_id, out)
     period = f"{summary.first_date} to {summary.last_date}" if summary.first_date else "no messages yet"
     click.echo(
         f"report of chat {summary.chat_id} ({period}, {summary.messages:,} messages from "
@@ -337,12 +315,9 @@ _DAY = click.DateTime(formats=["%Y-%m-%d"])
 
 
 def _etl_job() -> EtlJob:
-    from .job import EtlJob  # pyarrow: only the ETL commands pay for importing it
+    from .transform.job import EtlJob  # pyarrow: only the ETL commands pay for importing it
 
-    try:
-        return EtlJob.from_env()
-    except ConfigError as exc:
-        raise click.ClickException(str(exc)) from None
+    return EtlJob.from_env()
 
 
 @main.command("etl")
@@ -361,9 +336,8 @@ def etl_command(day: datetime | None) -> None:
     Example:
         TGPIPE_RAW_URI=lake/raw TGPIPE_ENRICHED_URI=lake/enriched tgpipe etl --date 2026-10-05
     """
-    from .job import BadObjects
-    from .schedule import yesterday
     from .storage import StorageError
+    from .transform.schedule import yesterday
 
     job = _etl_job()
     target = day.date() if day is not None else yesterday(job.settings.timezone)
@@ -374,10 +348,7 @@ def etl_command(day: datetime | None) -> None:
             f"etl of {target} failed: {exc}; run it again (a run replaces the whole partition)"
         ) from None
     click.echo(summary.to_json())
-    try:
-        job.check(summary)
-    except BadObjects as exc:
-        raise click.ClickException(str(exc)) from None
+    job.check(summary)  # BadObjects: one line, exit 1, after the summary
 
 
 @main.command("backfill")
@@ -394,7 +365,7 @@ def backfill_command(start: datetime, end: datetime) -> None:
     Example:
         tgpipe backfill --start 2026-10-01 --end 2026-10-31
     """
-    from .job import days_between
+    from .lake import days_between
     from .storage import StorageError
 
     first, last = start.date(), end.date()

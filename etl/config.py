@@ -6,21 +6,29 @@ name, so the operator knows what to fix. Secrets are never part of an error mess
 
 from __future__ import annotations
 
+import logging
 import os
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from .telegram import INT64_MAX, INT64_MIN
+from .errors import TgpipeError
+from .telegram.update import INT64_MAX, INT64_MIN
 
 __all__ = [
+    "DEFAULT_DUCKDB_PATH",
     "DEFAULT_ENRICHED_URI",
     "DEFAULT_FETCH_WORKERS",
     "DEFAULT_RAW_URI",
+    "BotSettings",
     "ConfigError",
     "EtlSettings",
+    "IngestSettings",
     "WebhookSettings",
+    "child_environment",
+    "duckdb_path_from_env",
+    "log_level_from_env",
     "parse_chat_ids",
     "parse_timezone",
     "parse_uri",
@@ -31,6 +39,7 @@ __all__ = [
 DEFAULT_RAW_URI = "lake/raw"
 DEFAULT_ENRICHED_URI = "lake/enriched"
 DEFAULT_TIMEZONE = "UTC"
+DEFAULT_DUCKDB_PATH = "lake/tgpipe.duckdb"
 # Concurrent GETs while reading a day: an S3 GET waits ~10-50 ms, so 64 in flight keep one Lambda busy.
 DEFAULT_FETCH_WORKERS = 64
 MAX_FETCH_WORKERS = 256
@@ -39,7 +48,7 @@ MAX_FETCH_WORKERS = 256
 _SECRET_RE = re.compile(r"[A-Za-z0-9_-]{1,256}")
 
 
-class ConfigError(ValueError):
+class ConfigError(TgpipeError, ValueError):
     """A setting is missing or invalid; the message names the variable."""
 
 
@@ -115,39 +124,51 @@ def timezone_from_env(env: Mapping[str, str] | None = None) -> ZoneInfo:
 
 
 @dataclass(frozen=True)
-class WebhookSettings:
-    """What the webhook needs: who may post, which chats are kept, where they go, what a day is."""
+class IngestSettings:
+    """What trusted ingestion needs (the webhook after its secret check, `tgpipe poll`): which chats
+    are kept, where they go, what a day is."""
 
     chat_ids: frozenset[int]
-    webhook_secret: str = field(repr=False)
     raw_uri: str = DEFAULT_RAW_URI
     timezone: ZoneInfo = field(default_factory=lambda: ZoneInfo(DEFAULT_TIMEZONE))
 
     @classmethod
-    def from_env(
-        cls, env: Mapping[str, str] | None = None, *, require_secret: bool = True
-    ) -> WebhookSettings:
-        """Read and validate the settings. ``require_secret=False`` is for ingesting without a webhook
-        (`tgpipe poll`, imports): a missing secret is then empty and authenticates nothing."""
+    def from_env(cls, env: Mapping[str, str] | None = None) -> IngestSettings:
+        """Read and validate TELEGRAM_CHAT_ID (required), TGPIPE_RAW_URI and TGPIPE_TIMEZONE."""
         env = os.environ if env is None else env
         chat_ids = parse_chat_ids(
             _required(env, "TELEGRAM_CHAT_ID", "comma-separated chat ids, e.g. -1001234567890")
         )
+        return cls(chat_ids=chat_ids, raw_uri=raw_uri_from_env(env), timezone=timezone_from_env(env))
+
+
+@dataclass(frozen=True)
+class WebhookSettings:
+    """What the webhook needs: the secret Telegram proves itself with, then trusted ingestion's settings."""
+
+    ingest: IngestSettings
+    webhook_secret: str = field(repr=False)
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None) -> WebhookSettings:
+        """Read and validate the ingestion settings and the secret: TELEGRAM_WEBHOOK_SECRET, else the
+        SSM parameter TELEGRAM_WEBHOOK_SECRET_PARAM names."""
+        env = os.environ if env is None else env
+        ingest = IngestSettings.from_env(env)
         secret = env.get("TELEGRAM_WEBHOOK_SECRET", "")
         if not secret and (parameter := env.get("TELEGRAM_WEBHOOK_SECRET_PARAM", "").strip()):
             secret = _secret_from_parameter(parameter)
-        if not secret and require_secret:
+        if not secret:
             raise ConfigError(
                 "TELEGRAM_WEBHOOK_SECRET is required: the secret_token given to setWebhook "
                 "(1-256 characters of A-Z, a-z, 0-9, _ and -)"
             )
-        if secret and not _SECRET_RE.fullmatch(secret):
+        if not _SECRET_RE.fullmatch(secret):
             raise ConfigError(
                 "TELEGRAM_WEBHOOK_SECRET must be 1-256 characters of A-Z, a-z, 0-9, _ and - "
                 "(what Telegram accepts as secret_token)"
             )
-        raw_uri, timezone = raw_uri_from_env(env), timezone_from_env(env)
-        return cls(chat_ids=chat_ids, webhook_secret=secret, raw_uri=raw_uri, timezone=timezone)
+        return cls(ingest=ingest, webhook_secret=secret)
 
 
 def _int_setting(env: Mapping[str, str], name: str, default: int, low: int, high: int) -> int:
@@ -190,3 +211,38 @@ class EtlSettings:
         timezone = timezone_from_env(env)
         workers = _int_setting(env, "TGPIPE_FETCH_WORKERS", DEFAULT_FETCH_WORKERS, 1, MAX_FETCH_WORKERS)
         return cls(raw_uri=raw_uri, enriched_uri=enriched_uri, timezone=timezone, fetch_workers=workers)
+
+
+@dataclass(frozen=True)
+class BotSettings:
+    """The bot's token (a secret: never in a repr or a message) and the Bot API's address."""
+
+    token: str = field(repr=False)
+    api_url: str | None = None  # None: Telegram's own (etl.telegram.botapi.DEFAULT_API_URL)
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None, *, api_url: str | None = None) -> BotSettings:
+        """TELEGRAM_BOT_TOKEN (may be empty: the command line then asks for it) and TELEGRAM_API_URL,
+        unless ``api_url`` is given."""
+        env = os.environ if env is None else env
+        url = api_url or env.get("TELEGRAM_API_URL", "") or None
+        return cls(token=env.get("TELEGRAM_BOT_TOKEN", ""), api_url=url)
+
+
+def duckdb_path_from_env(env: Mapping[str, str] | None = None) -> str:
+    """TGPIPE_DUCKDB_PATH: the DuckDB file dbt builds the local marts in (default lake/tgpipe.duckdb)."""
+    env = os.environ if env is None else env
+    return env.get("TGPIPE_DUCKDB_PATH", "").strip() or DEFAULT_DUCKDB_PATH
+
+
+def log_level_from_env(env: Mapping[str, str] | None = None) -> int:
+    """TGPIPE_LOG_LEVEL as a logging level (DEBUG, INFO, WARNING, ERROR; anything else is INFO)."""
+    env = os.environ if env is None else env
+    level = env.get("TGPIPE_LOG_LEVEL", "INFO").strip().upper()
+    return logging.getLevelNamesMapping().get(level, logging.INFO)
+
+
+def child_environment(settings: Mapping[str, str]) -> dict[str, str]:
+    """This process's environment with ``settings`` on top: what a command started by tgpipe
+    (`chalice local`, `dbt`, another `tgpipe`) is given, so it reads the same configuration."""
+    return {**os.environ, **settings}

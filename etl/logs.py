@@ -8,10 +8,11 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 import sys
 import time
 from typing import Any
+
+from .config import log_level_from_env
 
 __all__ = ["get_logger", "log_event"]
 
@@ -57,8 +58,7 @@ def get_logger(service: str) -> logging.Logger:
         handler.setFormatter(JsonFormatter(f"tgpipe-{service}"))
         logger.addHandler(handler)
         logger.propagate = False
-        level = os.environ.get("TGPIPE_LOG_LEVEL", "INFO").upper()
-        logger.setLevel(level if level in logging.getLevelNamesMapping() else logging.INFO)
+        logger.setLevel(log_level_from_env())
         _CONFIGURED.add(service)
     return logger
 

@@ -14,6 +14,8 @@ import re
 import threading
 from typing import Any
 
+from .errors import TgpipeError
+
 __all__ = ["SecretError", "clear_cache", "parameter_value"]
 
 # What SSM accepts as a parameter name: a path of letters, digits and . - _ separated by /.
@@ -22,7 +24,7 @@ _cache: dict[str, str] = {}
 _lock = threading.Lock()
 
 
-class SecretError(Exception):
+class SecretError(TgpipeError):
     """A secret could not be read; the message names the parameter and the reason, never a value."""
 
 

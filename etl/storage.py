@@ -10,9 +10,10 @@ Both backends behave the same, and one test suite (tests/test_storage.py) holds 
 * Anything the backend raises (OSError, botocore errors) comes out as :class:`StorageError`,
   so callers can tell "storage is down" from a bug.
 
-Two helpers serve bulk work (the ETL) on any :class:`Storage`: :func:`get_many` reads many objects,
-concurrently where a read waits on the network, and :func:`put_file` stores a local file (a Parquet
-part) without holding it in memory, through the backend's own streaming upload when it has one.
+Bulk work (the ETL) uses three more methods, which the Protocol implements for any store in terms of
+the five above and each backend does better: ``get_many`` reads many objects (concurrently where a
+read waits on the network), ``put_file`` stores a local file (a Parquet part) without holding it in
+memory, and ``for_new_process`` gives the store to use in a forked worker process.
 """
 
 from __future__ import annotations
@@ -27,6 +28,8 @@ from itertools import islice
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, BinaryIO, Protocol, runtime_checkable
 
+from .errors import TgpipeError
+
 if TYPE_CHECKING:
     from mypy_boto3_s3 import S3Client
 
@@ -36,13 +39,11 @@ __all__ = [
     "S3Storage",
     "Storage",
     "StorageError",
-    "get_many",
     "open_storage",
-    "put_file",
 ]
 
 
-class StorageError(Exception):
+class StorageError(TgpipeError):
     """The storage backend failed (I/O error, S3 error, network); usually worth a retry."""
 
 
@@ -65,6 +66,27 @@ class Storage(Protocol):
 
     def delete(self, key: str) -> None: ...
 
+    def get_many(self, keys: Iterable[str], *, workers: int = 1) -> Iterator[tuple[str, bytes]]:
+        """``(key, bytes)`` for every key, in the order given, up to ``workers`` reads in flight (a
+        thread each). The first read that fails stops the iteration with its :class:`StorageError`;
+        nothing after it is yielded."""
+        if workers <= 1:
+            return ((key, self.get(key)) for key in keys)
+        return _get_concurrently(self.get, keys, workers)
+
+    def put_file(self, key: str, source: str | os.PathLike[str]) -> None:
+        """Store a local file at ``key`` (read whole here; the backends stream it)."""
+        try:
+            data = Path(source).read_bytes()
+        except OSError as exc:
+            raise StorageError(f"cannot read {source}: {exc.strerror or exc}") from exc
+        self.put(key, data)
+
+    def for_new_process(self) -> Storage:
+        """The store a forked worker process uses (this one, unless it holds what a process must not
+        share, such as pooled connections)."""
+        return self
+
 
 def _check_key(key: str) -> str:
     # No empty, "." or ".." part (so no leading, trailing or double slash): substring tests on
@@ -83,7 +105,7 @@ def join_key(*parts: str) -> str:
 _TMP_SUFFIX = ".tgpipe-tmp"
 
 
-class LocalStorage:
+class LocalStorage(Storage):
     """A folder standing in for S3. Writes go to a temporary file in the same folder, are flushed
     to disk, then renamed over the target: atomic on POSIX, so readers see the old or the new
     object, never a partial one."""
@@ -169,9 +191,9 @@ class LocalStorage:
 
         self._write(key, copy)
 
-    def get_many(self, keys: Iterable[str]) -> Iterator[tuple[str, bytes]]:
-        """Read objects one after the other with bare syscalls: a local read costs microseconds, less
-        than handing it to a thread would."""
+    def get_many(self, keys: Iterable[str], *, workers: int = 1) -> Iterator[tuple[str, bytes]]:
+        """Read objects one after the other with bare syscalls, whatever ``workers`` says: a local
+        read costs microseconds, less than handing it to a thread would."""
         root = str(self.root) + os.sep
         for key in keys:
             path = root + (_check_key(key) if os.sep == "/" else _check_key(key).replace("/", os.sep))
@@ -206,7 +228,7 @@ def _raise(exc: OSError) -> None:
     raise exc
 
 
-class S3Storage:
+class S3Storage(Storage):
     """An S3 bucket and key prefix. boto3 is imported only when the first client is built."""
 
     def __init__(
@@ -315,19 +337,6 @@ def _error_code(exc: Exception) -> str:
     return ""
 
 
-def get_many(storage: Storage, keys: Iterable[str], *, workers: int = 1) -> Iterator[tuple[str, bytes]]:
-    """``(key, bytes)`` for every key, in the order given. Up to ``workers`` reads are in flight at
-    once (a thread each) except on a local folder, which reads in the calling thread. The first read
-    that fails stops the iteration with its :class:`StorageError`; nothing after it is yielded."""
-    if isinstance(storage, LocalStorage):
-        yield from storage.get_many(keys)
-    elif workers <= 1:
-        for key in keys:
-            yield key, storage.get(key)
-    else:
-        yield from _get_concurrently(storage.get, keys, workers)
-
-
 def _get_concurrently(
     get: Callable[[str], bytes], keys: Iterable[str], workers: int
 ) -> Iterator[tuple[str, bytes]]:
@@ -346,19 +355,6 @@ def _get_concurrently(
             yield key, data
     finally:
         pool.shutdown(wait=True, cancel_futures=True)
-
-
-def put_file(storage: Storage, key: str, source: str | os.PathLike[str]) -> None:
-    """Store a local file at ``key``: streamed by the backends that can, read whole by any other."""
-    method = getattr(storage, "put_file", None)
-    if callable(method):
-        method(key, source)
-        return
-    try:
-        data = Path(source).read_bytes()
-    except OSError as exc:
-        raise StorageError(f"cannot read {source}: {exc.strerror or exc}") from exc
-    storage.put(key, data)
 
 
 def open_storage(uri: str, *, base_dir: str | os.PathLike[str] | None = None, **s3_options: Any) -> Storage:

@@ -1,4 +1,4 @@
-"""Shared fixtures: settings, the two storage backends, real Telegram update payloads, the Chalice app."""
+"""Shared fixtures: settings, both storage backends, the Chalice app, a fake Telegram (see tests.helpers)."""
 
 from __future__ import annotations
 
@@ -11,27 +11,8 @@ from types import ModuleType
 import pytest
 
 from etl.storage import LocalStorage, S3Storage, Storage
-from tests.fake_telegram import FakeTelegram, serve
-
-ROOT = Path(__file__).resolve().parent.parent
-CHALICE_DIR = ROOT / "chalice_app"
-UPDATES = Path(__file__).resolve().parent / "data" / "updates"
-
-GROUP = -1001234567890  # a supergroup (forum)
-CHANNEL = -1009876543210  # a channel feeding the same lake
-OLD_GROUP = -4001234567  # a basic group that later migrates to a supergroup
-CHAT_IDS = f"{GROUP},{CHANNEL},{OLD_GROUP}"
-SECRET = "test_Secret-token_0123456789"
-BUCKET = "tgpipe-test-lake"
-
-
-def update_bytes(name: str) -> bytes:
-    """The exact bytes of a real-shaped Telegram update stored under tests/data/updates/."""
-    return (UPDATES / f"{name}.json").read_bytes()
-
-
-def update_names() -> list[str]:
-    return sorted(p.stem for p in UPDATES.glob("*.json"))
+from tests.helpers import BUCKET, CHALICE_DIR, CHAT_IDS, SECRET
+from tests.helpers.fake_telegram import FakeTelegram, serve
 
 
 @pytest.fixture

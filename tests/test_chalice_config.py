@@ -8,7 +8,7 @@ import sys
 
 import pytest
 
-from tests.conftest import CHALICE_DIR
+from tests.helpers import CHALICE_DIR
 
 CONFIG = json.loads((CHALICE_DIR / ".chalice" / "config.json").read_text())
 

@@ -7,7 +7,7 @@ import pytest
 from click.testing import CliRunner
 
 from etl.cli import main
-from tests.conftest import ROOT
+from tests.helpers import ROOT
 
 README = (ROOT / "README.md").read_text()
 

@@ -6,7 +6,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from etl.config import ConfigError, WebhookSettings
+from etl.config import ConfigError, IngestSettings, WebhookSettings
 
 GOOD = {"TELEGRAM_CHAT_ID": "-1001234567890", "TELEGRAM_WEBHOOK_SECRET": "s3cret_-X"}
 
@@ -15,10 +15,10 @@ def test_defaults_when_only_the_required_settings_are_given() -> None:
     """With only the chat id and secret set, raw updates go to lake/raw and days are cut in UTC."""
     settings = WebhookSettings.from_env(GOOD)
     assert settings == WebhookSettings(
-        chat_ids=frozenset({-1001234567890}),
+        ingest=IngestSettings(
+            chat_ids=frozenset({-1001234567890}), raw_uri="lake/raw", timezone=ZoneInfo("UTC")
+        ),
         webhook_secret="s3cret_-X",
-        raw_uri="lake/raw",
-        timezone=ZoneInfo("UTC"),
     )
 
 
@@ -32,9 +32,11 @@ def test_every_setting_is_read() -> None:
             "TGPIPE_TIMEZONE": "America/Sao_Paulo",
         }
     )
-    assert settings.chat_ids == frozenset({-1001234567890, -1009876543210, 42})
-    assert settings.raw_uri == "s3://my-bucket/raw"
-    assert settings.timezone == ZoneInfo("America/Sao_Paulo")
+    assert settings.ingest == IngestSettings(
+        chat_ids=frozenset({-1001234567890, -1009876543210, 42}),
+        raw_uri="s3://my-bucket/raw",
+        timezone=ZoneInfo("America/Sao_Paulo"),
+    )
 
 
 def test_the_secret_never_appears_in_the_repr() -> None:
@@ -119,6 +121,5 @@ def test_invalid_settings_fail_naming_the_variable(env: dict[str, str], message:
 
 
 def test_ingesting_without_a_webhook_needs_no_secret() -> None:
-    """`tgpipe poll` and imports read the same settings, with the secret optional (then empty)."""
-    settings = WebhookSettings.from_env({"TELEGRAM_CHAT_ID": "-100"}, require_secret=False)
-    assert (settings.chat_ids, settings.webhook_secret) == (frozenset({-100}), "")
+    """`tgpipe poll` reads the ingestion settings alone: the same chats, lake and day, no secret."""
+    assert IngestSettings.from_env({"TELEGRAM_CHAT_ID": "-100"}) == IngestSettings(chat_ids=frozenset({-100}))

@@ -17,9 +17,9 @@ import pytest
 import yaml
 
 from etl.config import WebhookSettings
-from etl.schema import ENRICHED_SCHEMA
+from etl.ingest.webhook import Webhook
 from etl.storage import LocalStorage
-from etl.webhook import Webhook
+from etl.transform.schema import ENRICHED_SCHEMA
 from tests.aws_package import (
     ACCOUNT,
     CHAT_IDS,
@@ -32,8 +32,8 @@ from tests.aws_package import (
     sam,
     scratch,
 )
-from tests.conftest import CHAT_IDS as TEST_CHAT_IDS
-from tests.conftest import SECRET
+from tests.helpers import CHAT_IDS as TEST_CHAT_IDS
+from tests.helpers import SECRET
 
 BUCKET = f"tgpipe-lake-prod-{ACCOUNT}-{REGION}"
 TOPIC = f"arn:aws:sns:{REGION}:{ACCOUNT}:tgpipe-prod-alarms"

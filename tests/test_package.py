@@ -17,7 +17,7 @@ import boto3
 import pytest
 
 from tests.aws_package import ROOT, infra, layer, packaged, scratch
-from tests.conftest import CHAT_IDS, SECRET, update_bytes
+from tests.helpers import CHAT_IDS, SECRET, update_bytes
 
 # What the python3.12 Lambda runtime has besides the standard library (the AWS SDK for Python).
 LAMBDA_RUNTIME_PACKAGES = ("boto3", "botocore", "s3transfer", "jmespath", "dateutil", "urllib3", "six.py")
@@ -182,7 +182,9 @@ def test_chalice_package_runs_offline_and_the_zip_carries_no_pyarrow(monkeypatch
     with zipfile.ZipFile(result.deployment_zip) as archive:
         names = sorted(archive.namelist())
     etl_modules = sorted(
-        f"etl/{p.name}" for p in (ROOT / "etl").iterdir() if p.suffix == ".py" or p.name == "py.typed"
+        p.relative_to(ROOT).as_posix()
+        for p in (ROOT / "etl").rglob("*")
+        if p.is_file() and "__pycache__" not in p.parts
     )
     assert names == sorted(["app.py", "chalice/__init__.py", "chalice/app.py", *etl_modules])
     assert result.sizes()["deployment_zip_bytes"] < 256 * 1024

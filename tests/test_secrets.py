@@ -14,7 +14,7 @@ from chalice.test import Client
 
 from etl.config import ConfigError, WebhookSettings
 from etl.secrets import SecretError, clear_cache, parameter_value
-from tests.conftest import CHALICE_DIR, CHAT_IDS, GROUP, update_bytes
+from tests.helpers import CHALICE_DIR, CHAT_IDS, GROUP, update_bytes
 
 PARAM = "/tgpipe/prod/telegram-webhook-secret"
 STORED = "ssm_Stored-secret_42"

@@ -1,4 +1,5 @@
-"""Bulk storage helpers of the ETL: get_many (ordered, concurrent, bounded) and put_file, on both backends."""
+"""The Storage Protocol's bulk methods the ETL uses: get_many (ordered, concurrent, bounded), put_file and
+for_new_process, on both backends and on a store that implements only the five basic operations."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from etl.storage import LocalStorage, ObjectNotFound, Storage, StorageError, get_many, put_file
+from etl.storage import LocalStorage, ObjectNotFound, Storage, StorageError
 
 KEYS = [f"context_date=2026-10-05/{n}.json" for n in (3, 1, 20, 2)]
 
@@ -23,14 +24,14 @@ def _fill(storage: Storage) -> None:
 def test_get_many_yields_every_object_in_the_order_asked(storage: Storage, workers: int) -> None:
     """(key, exact bytes) for every key, in the order given, whatever the backend and concurrency."""
     _fill(storage)
-    assert list(get_many(storage, KEYS, workers=workers)) == [(key, key.encode()) for key in KEYS]
+    assert list(storage.get_many(KEYS, workers=workers)) == [(key, key.encode()) for key in KEYS]
 
 
 @pytest.mark.parametrize("workers", [1, 8], ids=["sequential", "8-workers"])
 def test_get_many_of_a_missing_key_raises_object_not_found(storage: Storage, workers: int) -> None:
     """A key that is not there stops the iteration with ObjectNotFound, after the objects before it."""
     _fill(storage)
-    results = get_many(storage, [KEYS[0], "context_date=2026-10-05/404.json", KEYS[1]], workers=workers)
+    results = storage.get_many([KEYS[0], "context_date=2026-10-05/404.json", KEYS[1]], workers=workers)
     assert next(results) == (KEYS[0], KEYS[0].encode())
     with pytest.raises(ObjectNotFound, match=r"^no object .*context_date=2026-10-05/404\.json"):
         next(results)
@@ -39,7 +40,7 @@ def test_get_many_of_a_missing_key_raises_object_not_found(storage: Storage, wor
 def test_local_get_many_refuses_keys_that_escape_the_store(tmp_path: Path) -> None:
     """The bulk read path validates keys like get does."""
     with pytest.raises(ValueError, match="invalid storage key"):
-        list(get_many(LocalStorage(tmp_path), ["a/../../etc/passwd"]))
+        list(LocalStorage(tmp_path).get_many(["a/../../etc/passwd"]))
 
 
 def test_local_get_many_reads_objects_larger_than_one_read(tmp_path: Path) -> None:
@@ -47,7 +48,7 @@ def test_local_get_many_reads_objects_larger_than_one_read(tmp_path: Path) -> No
     store = LocalStorage(tmp_path)
     big = bytes(range(256)) * 1000  # 256,000 bytes
     store.put("big.json", big)
-    assert list(get_many(store, ["big.json"])) == [("big.json", big)]
+    assert list(store.get_many(["big.json"])) == [("big.json", big)]
 
 
 def test_local_get_many_io_errors_are_storage_errors(tmp_path: Path) -> None:
@@ -55,10 +56,10 @@ def test_local_get_many_io_errors_are_storage_errors(tmp_path: Path) -> None:
     store = LocalStorage(tmp_path)
     store.put("day/a/1.json", b"1")
     with pytest.raises(StorageError, match="cannot read day/a under"):
-        list(get_many(store, ["day/a"]))
+        list(store.get_many(["day/a"]))
 
 
-class SlowStore:
+class SlowStore(Storage):
     """Every GET waits like a network round trip; records how many were in flight at once."""
 
     uri = "slow://"
@@ -91,7 +92,7 @@ def test_get_many_keeps_exactly_workers_requests_in_flight() -> None:
     """On a networked store reads overlap, never more than `workers` at once."""
     store = SlowStore()
     keys = [f"{n}.json" for n in range(60)]
-    assert [key for key, _ in get_many(store, keys, workers=6)] == keys
+    assert [key for key, _ in store.get_many(keys, workers=6)] == keys
     assert store.most == 6
 
 
@@ -100,7 +101,7 @@ def test_put_file_stores_a_copy_of_the_file(storage: Storage, tmp_path: Path) ->
     source = tmp_path / "part.parquet"
     source.write_bytes(b"PAR1" + bytes(range(256)) * 4000 + b"PAR1")
     storage.put("context_date=2026-10-05/part-00000.parquet", b"old")
-    put_file(storage, "context_date=2026-10-05/part-00000.parquet", source)
+    storage.put_file("context_date=2026-10-05/part-00000.parquet", source)
     assert storage.get("context_date=2026-10-05/part-00000.parquet") == source.read_bytes()
     assert source.exists()
     assert list(storage.list("context_date=2026-10-05/")) == ["context_date=2026-10-05/part-00000.parquet"]
@@ -111,18 +112,18 @@ def test_local_put_file_leaves_no_temporary_file(tmp_path: Path) -> None:
     source = tmp_path / "src.bin"
     source.write_bytes(b"x" * 10)
     store = LocalStorage(tmp_path / "lake")
-    put_file(store, "d/part.parquet", source)
+    store.put_file("d/part.parquet", source)
     assert sorted(p.name for p in (tmp_path / "lake" / "d").iterdir()) == ["part.parquet"]
 
 
 def test_put_file_of_a_missing_file_is_a_storage_error(storage: Storage, tmp_path: Path) -> None:
     """A source that cannot be read fails as storage, naming the key."""
     with pytest.raises(StorageError, match=r"^cannot write .*d/part\.parquet"):
-        put_file(storage, "d/part.parquet", tmp_path / "missing.parquet")
+        storage.put_file("d/part.parquet", tmp_path / "missing.parquet")
 
 
-class DictStore:
-    """A store with only the four basic operations."""
+class DictStore(Storage):
+    """A store with only the five basic operations: the Protocol gives it the bulk ones."""
 
     uri = "memory://"
 
@@ -147,8 +148,23 @@ def test_put_file_on_a_store_without_streaming_puts_the_bytes(tmp_path: Path) ->
     source = tmp_path / "f.bin"
     source.write_bytes(b"abc")
     store = DictStore()
-    put_file(store, "k", source)
+    store.put_file("k", source)
     assert store.objects == {"k": b"abc"}
     with pytest.raises(StorageError) as caught:
-        put_file(store, "k", tmp_path / "missing")
+        store.put_file("k", tmp_path / "missing")
     assert str(caught.value) == f"cannot read {tmp_path / 'missing'}: No such file or directory"
+
+
+def test_a_store_of_the_basic_operations_reads_in_bulk_and_is_shared_with_worker_processes() -> None:
+    """get_many reads one key after the other, or with threads; a worker process uses the same store."""
+    store = DictStore()
+    store.objects = {"a": b"1", "b": b"2", "c": b"3"}
+    assert list(store.get_many(["c", "a"])) == [("c", b"3"), ("a", b"1")]
+    assert list(store.get_many(["b", "c", "a"], workers=2)) == [("b", b"2"), ("c", b"3"), ("a", b"1")]
+    assert store.for_new_process() is store
+
+
+def test_a_local_folder_is_shared_with_worker_processes(tmp_path: Path) -> None:
+    """A folder holds nothing a forked process must not share: the worker uses the same store."""
+    store = LocalStorage(tmp_path)
+    assert store.for_new_process() is store

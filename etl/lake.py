@@ -1,0 +1,68 @@
+"""The lake's layout, in one place: where every object of the raw and the enriched lake is kept.
+
+Raw lake (``TGPIPE_RAW_URI``), written by the webhook, ``tgpipe poll`` and the history import::
+
+    context_date=2026-10-05/101.json          one update, the exact bytes Telegram sent
+    _quarantine/2026-10-05/<sha256>.bin       a delivery that is not an update, kept byte-exact
+
+Enriched lake (``TGPIPE_ENRICHED_URI``), written by the daily ETL::
+
+    context_date=2026-10-05/part-00000.parquet
+
+``context_date`` is the day of receipt in ``TGPIPE_TIMEZONE``: a retry that arrives late lands in
+the day it arrived, never in a day the ETL has already processed.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from datetime import date, timedelta
+from typing import Final
+
+__all__ = [
+    "PART_NAME",
+    "QUARANTINE_PREFIX",
+    "days_between",
+    "enriched_part_key",
+    "partition_prefix",
+    "quarantine_key",
+    "raw_key",
+    "update_id_of_key",
+]
+
+QUARANTINE_PREFIX: Final = "_quarantine/"
+PART_NAME: Final = "part-00000.parquet"
+
+
+def partition_prefix(day: date | str) -> str:
+    """``context_date=2026-10-05/``: the folder of one day, in the raw and the enriched lake alike."""
+    return f"context_date={day.isoformat() if isinstance(day, date) else day}/"
+
+
+def raw_key(update_id: int, day: date) -> str:
+    """Where an update received on ``day`` is kept: ``context_date=2026-10-05/101.json``."""
+    return f"{partition_prefix(day)}{update_id}.json"
+
+
+def quarantine_key(body: bytes, day: date) -> str:
+    """Where an unreadable delivery is kept; named by its hash, so a retry overwrites itself."""
+    return f"{QUARANTINE_PREFIX}{day.isoformat()}/{hashlib.sha256(body).hexdigest()}.bin"
+
+
+def enriched_part_key(day: date | str) -> str:
+    """The one Parquet part of a day: ``context_date=2026-10-05/part-00000.parquet``."""
+    return partition_prefix(day) + PART_NAME
+
+
+def update_id_of_key(key: str) -> int | None:
+    """The update id a raw key names (``context_date=D/101.json`` -> 101), None for any other key."""
+    name = key.rsplit("/", 1)[-1]
+    stem = name.removesuffix(".json")
+    if stem == name or not stem.isdigit() or not stem.isascii():
+        return None
+    return int(stem)
+
+
+def days_between(start: date, end: date) -> list[date]:
+    """Every day from ``start`` to ``end``, both included."""
+    return [start + timedelta(days=n) for n in range((end - start).days + 1)]

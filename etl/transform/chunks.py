@@ -1,0 +1,76 @@
+"""Raw objects -> an Arrow record batch, a chunk at a time: the per-object work of the ETL.
+
+A chunk is a few thousand ``(key, bytes)`` pairs in key order. :func:`enrich_chunk` parses each one
+(orjson), turns it into a row (:func:`etl.transform.enrich.to_row`), drops repeated update ids, and builds one
+typed record batch; it counts what it read, skipped and rejected, with each bad object's key and
+reason. It runs in the ETL's process or in a worker process (:mod:`etl.transform.parallel`) alike: its result
+is small, picklable and independent of the other chunks.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from itertools import islice
+from typing import TypeVar
+
+import orjson
+import pyarrow as pa
+
+from .enrich import BadUpdate, Row, to_row
+from .schema import to_record_batch
+
+__all__ = ["CHUNK_OBJECTS", "Chunk", "batched", "enrich_chunk"]
+
+# Objects per chunk: large enough to amortise a record batch and a pipe round trip, small enough
+# that workers stay busy and little is held in memory.
+CHUNK_OBJECTS = 4096
+
+T = TypeVar("T")
+
+
+@dataclass
+class Chunk:
+    """What one chunk of raw objects gave."""
+
+    batch: pa.RecordBatch  # the rows, update ids unique within the chunk
+    objects: int = 0
+    duplicates: int = 0
+    skipped: Counter[str] = field(default_factory=Counter)  # updates without a Message, by kind
+    bad: list[tuple[str, str]] = field(default_factory=list)  # (key, reason): never the content
+
+
+def enrich_chunk(objects: Iterable[tuple[str, bytes]], processed_at: pa.Scalar) -> Chunk:
+    """Parse and enrich ``(key, bytes)`` pairs into one record batch."""
+    loads, enrich = orjson.loads, to_row
+    rows: list[Row] = []
+    seen: set[int] = set()
+    skipped: Counter[str] = Counter()
+    bad: list[tuple[str, str]] = []
+    count = duplicates = 0
+    for key, body in objects:
+        count += 1
+        try:
+            row = enrich(loads(body))
+        except orjson.JSONDecodeError as exc:
+            bad.append((key, f"not a JSON update ({exc})"))
+            continue
+        except BadUpdate as exc:
+            bad.append((key, str(exc)))
+            continue
+        if isinstance(row, str):
+            skipped[row] += 1
+        elif row.update_id in seen:
+            duplicates += 1
+        else:
+            seen.add(row.update_id)
+            rows.append(row)
+    return Chunk(to_record_batch(rows, processed_at), count, duplicates, skipped, bad)
+
+
+def batched(items: Iterable[T], size: int) -> Iterator[list[T]]:
+    """Consecutive lists of ``size`` items (the last one shorter)."""
+    iterator = iter(items)
+    while chunk := list(islice(iterator, size)):
+        yield chunk

@@ -1,0 +1,86 @@
+"""Routing facts are read from every kind of Telegram update; anything else is malformed."""
+
+from __future__ import annotations
+
+import pytest
+
+from etl.telegram.update import MalformedUpdate, Update, parse_update
+from tests.helpers import CHANNEL, GROUP, OLD_GROUP, update_bytes, update_names
+
+EXPECTED = {
+    "callback_query": Update(900000016, "callback_query", GROUP),
+    "channel_post": Update(900000010, "channel_post", CHANNEL),
+    "chat_join_request": Update(900000015, "chat_join_request", GROUP),
+    "chat_member": Update(900000013, "chat_member", GROUP),
+    "edited_channel_post": Update(900000011, "edited_channel_post", CHANNEL),
+    "edited_message": Update(900000009, "edited_message", GROUP),
+    "inline_query": Update(900000019, "inline_query", None),
+    "message_command": Update(900000002, "message", GROUP),
+    "message_forwarded": Update(900000008, "message", GROUP),
+    "message_left_member": Update(900000006, "message", GROUP),
+    "message_migrate_from": Update(900000018, "message", -1001234567891, migrate_from_chat_id=OLD_GROUP),
+    "message_migrate_to": Update(900000017, "message", OLD_GROUP, migrate_to_chat_id=-1001234567891),
+    "message_new_members": Update(900000005, "message", GROUP),
+    "message_other_chat": Update(900000021, "message", -1005555555555),
+    "message_photo": Update(900000003, "message", GROUP),
+    "message_private": Update(900000022, "message", 222222222),
+    "message_reaction": Update(900000014, "message_reaction", GROUP),
+    "message_reply": Update(900000004, "message", GROUP),
+    "message_sticker": Update(900000007, "message", GROUP),
+    "message_text": Update(900000001, "message", GROUP),
+    "my_chat_member": Update(900000012, "my_chat_member", GROUP),
+    "poll_answer": Update(900000020, "poll_answer", None),
+}
+
+
+def test_every_sample_update_is_covered() -> None:
+    """The table below names every payload under tests/data/updates/."""
+    assert sorted(EXPECTED) == update_names()
+
+
+@pytest.mark.parametrize("name", sorted(EXPECTED))
+def test_update_kind_and_chat_are_read(name: str) -> None:
+    """Each kind of update yields its id, kind and chat (the callback's message's chat for a callback)."""
+    assert parse_update(update_bytes(name)) == EXPECTED[name]
+
+
+def test_an_unknown_future_kind_with_a_chat_is_routed_by_its_chat() -> None:
+    """A kind the Bot API adds later is still kept when it carries a chat."""
+    body = b'{"update_id": 7, "chat_boost": {"chat": {"id": -100, "type": "channel"}, "boost": {}}}'
+    assert parse_update(body) == Update(7, "chat_boost", -100)
+
+
+def test_an_update_with_only_an_id_has_no_kind_and_no_chat() -> None:
+    """An update with nothing but its id is well-formed but belongs to no chat."""
+    assert parse_update(b'{"update_id": 8}') == Update(8, None, None)
+
+
+@pytest.mark.parametrize(
+    ("body", "reason"),
+    [
+        pytest.param(b'{"update_id": 1', "body is not JSON (JSONDecodeError)", id="truncated"),
+        pytest.param(b"", "body is not JSON (JSONDecodeError)", id="empty"),
+        pytest.param(b"\xff\xfe{}", "body is not valid UTF-8", id="invalid-utf8"),
+        pytest.param(b"[1, 2]", "body is a JSON list, not an object", id="array"),
+        pytest.param(b'"text"', "body is a JSON str, not an object", id="string"),
+        pytest.param(b"null", "body is a JSON NoneType, not an object", id="null"),
+        pytest.param(b'{"message": {}}', "update_id is missing", id="no-update-id"),
+        pytest.param(b'{"update_id": null}', "update_id is missing", id="null-update-id"),
+        pytest.param(b'{"update_id": "12"}', "update_id is not an integer", id="string-update-id"),
+        pytest.param(b'{"update_id": 1.5}', "update_id is not an integer", id="float-update-id"),
+        pytest.param(b'{"update_id": true}', "update_id is not an integer", id="bool-update-id"),
+        pytest.param(b'{"update_id": -3}', "update_id is out of range", id="negative-update-id"),
+        pytest.param(b'{"update_id": 9223372036854775808}', "update_id is out of range", id="beyond-int64"),
+        pytest.param(b"[" * 100_000, "body is not JSON (RecursionError)", id="deeply-nested"),
+        pytest.param(
+            b'{"update_id": 1, "x": 1' + b"0" * 5000 + b"}",
+            "body is not JSON (ValueError)",
+            id="huge-integer",
+        ),
+    ],
+)
+def test_malformed_bodies_are_refused_with_a_reason(body: bytes, reason: str) -> None:
+    """Anything but a UTF-8 JSON object with a non-negative int64 update_id is malformed."""
+    with pytest.raises(MalformedUpdate) as excinfo:
+        parse_update(body)
+    assert str(excinfo.value) == reason

@@ -1,0 +1,253 @@
+"""`tgpipe etl` and `tgpipe backfill` run in-process: exit codes, the JSON summary, errors, data read back."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import pyarrow.parquet as pq
+import pytest
+from click.testing import CliRunner, Result
+
+from etl.cli import main
+from etl.config import IngestSettings
+from etl.ingest.router import Router
+from etl.storage import LocalStorage
+from etl.transform.schema import ENRICHED_SCHEMA
+from tests.helpers import CHAT_IDS, update_bytes, update_names
+from tests.helpers.etl import update, write_day
+
+DAY = "2026-10-05"
+NOON = datetime(2026, 10, 5, 15, 0, tzinfo=UTC).timestamp()  # 12:00 in São Paulo
+
+
+@pytest.fixture
+def lake(tmp_path: Path) -> dict[str, str]:
+    return {
+        "TGPIPE_RAW_URI": str(tmp_path / "raw"),
+        "TGPIPE_ENRICHED_URI": str(tmp_path / "enriched"),
+        "TGPIPE_TIMEZONE": "America/Sao_Paulo",
+    }
+
+
+def run(args: list[str], env: dict[str, str]) -> Result:
+    return CliRunner().invoke(main, args, env=env, catch_exceptions=False)
+
+
+def summaries(result: Result) -> list[dict[str, Any]]:
+    """The JSON lines on stdout, with `seconds` checked and removed (it is the only measured value)."""
+    lines = [json.loads(line) for line in result.stdout.splitlines()]
+    for line in lines:
+        assert isinstance(line.pop("seconds"), float)
+    return lines
+
+
+def test_etl_of_a_lake_filled_by_the_webhook(lake: dict[str, str], tmp_path: Path) -> None:
+    """Every update the webhook kept that day: one row per message, the other kinds counted, exit 0."""
+    settings = IngestSettings.from_env({"TELEGRAM_CHAT_ID": CHAT_IDS, **lake})
+    router = Router(settings, LocalStorage(tmp_path / "raw"), clock=lambda: NOON)
+    for name in update_names():
+        router.ingest(update_bytes(name))
+    result = run(["etl", "--date", DAY], lake)
+    assert (result.exit_code, result.stderr.count('"event": "etl_day"')) == (0, 1)
+    part = tmp_path / "enriched" / f"context_date={DAY}" / "part-00000.parquet"
+    assert summaries(result) == [
+        {
+            "date": DAY,
+            "objects": 17,
+            "rows": 12,
+            "duplicates": 0,
+            "skipped": {
+                "callback_query": 1,
+                "chat_join_request": 1,
+                "chat_member": 1,
+                "message_reaction": 1,
+                "my_chat_member": 1,
+            },
+            "bad_objects": 0,
+            "output": str(part),
+        }
+    ]
+    table = pq.read_table(part)
+    assert table.schema == ENRICHED_SCHEMA
+    assert [(r["update_id"], r["update_kind"], r["message_type"]) for r in table.to_pylist()] == [
+        (900000001, "message", "text"),
+        (900000002, "message", "text"),
+        (900000003, "message", "photo"),
+        (900000004, "message", "text"),
+        (900000005, "message", "service"),
+        (900000006, "message", "service"),
+        (900000007, "message", "sticker"),
+        (900000008, "message", "text"),
+        (900000009, "edited_message", "text"),
+        (900000010, "channel_post", "text"),
+        (900000011, "edited_channel_post", "text"),
+        (900000017, "message", "service"),
+    ]
+    command = next(r for r in table.to_pylist() if r["update_id"] == 900000002)
+    assert (command["bot_command"], command["from_first_name"]) == ("/help", "Bob")
+
+
+def test_etl_exits_non_zero_after_writing_the_good_rows_when_objects_are_bad(
+    lake: dict[str, str], tmp_path: Path
+) -> None:
+    """The summary is printed, the good rows are in the partition, the error is one line on stderr."""
+    write_day(
+        LocalStorage(tmp_path / "raw"),
+        {"1.json": update(1, text="a"), "2.json": b"{", "3.json": update(3, text="c")},
+    )
+    result = run(["etl", "--date", DAY], lake)
+    assert result.exit_code == 1
+    part = tmp_path / "enriched" / f"context_date={DAY}" / "part-00000.parquet"
+    assert summaries(result) == [
+        {
+            "date": DAY,
+            "objects": 3,
+            "rows": 2,
+            "duplicates": 0,
+            "skipped": {},
+            "bad_objects": 1,
+            "output": str(part),
+        }
+    ]
+    assert result.stderr.splitlines()[-1] == (
+        f"Error: 1 bad object(s) in context_date={DAY} of the raw lake (their keys are in the etl_bad_object "
+        "log lines); the 2 good rows were written"
+    )
+    assert [row["update_id"] for row in pq.read_table(part).to_pylist()] == [1, 3]
+
+
+def test_etl_defaults_to_yesterday_in_the_configured_zone(lake: dict[str, str]) -> None:
+    """Without --date the day is yesterday in TGPIPE_TIMEZONE (here UTC+14), not in UTC."""
+    env = {**lake, "TGPIPE_TIMEZONE": "Pacific/Kiritimati"}
+    expected = (datetime.now(ZoneInfo("Pacific/Kiritimati")).date() - timedelta(days=1)).isoformat()
+    result = run(["etl"], env)
+    assert (result.exit_code, summaries(result)[0]["date"]) == (0, expected)
+
+
+@pytest.mark.parametrize(
+    ("env", "message"),
+    [
+        pytest.param(
+            {"TGPIPE_FETCH_WORKERS": "0"},
+            "TGPIPE_FETCH_WORKERS must be an integer from 1 to 256, got 0",
+            id="workers",
+        ),
+        pytest.param(
+            {"TGPIPE_TIMEZONE": "Mars/Olympus"},
+            "TGPIPE_TIMEZONE must be an IANA time zone such as UTC or America/Sao_Paulo, got 'Mars/Olympus'",
+            id="zone",
+        ),
+        pytest.param(
+            {"TGPIPE_ENRICHED_URI": "gs://bucket/enriched"},
+            "TGPIPE_ENRICHED_URI must be s3://bucket/prefix or a local path, got 'gs://bucket/enriched'",
+            id="uri",
+        ),
+    ],
+)
+def test_a_bad_setting_is_one_line_naming_the_variable(
+    lake: dict[str, str], env: dict[str, str], message: str
+) -> None:
+    """A missing or invalid setting: exit 1, one line, nothing run."""
+    result = run(["etl", "--date", DAY], {**lake, **env})
+    assert (result.exit_code, result.stdout, result.stderr) == (1, "", f"Error: {message}\n")
+
+
+def test_an_invalid_date_is_a_usage_error(lake: dict[str, str]) -> None:
+    """--date must be YYYY-MM-DD."""
+    result = run(["etl", "--date", "05/10/2026"], lake)
+    assert result.exit_code == 2
+    assert result.stderr.splitlines()[-1] == (
+        "Error: Invalid value for '--date': '05/10/2026' does not match the format '%Y-%m-%d'."
+    )
+
+
+def test_a_storage_failure_is_one_line_saying_to_run_again(lake: dict[str, str], tmp_path: Path) -> None:
+    """The raw lake cannot be listed (here its day is a file, not a folder): exit 1, one clear line."""
+    raw = tmp_path / "raw"
+    raw.mkdir()
+    (raw / f"context_date={DAY}").write_bytes(b"")
+    result = run(["etl", "--date", DAY], lake)
+    assert (result.exit_code, result.stdout) == (1, "")
+    assert result.stderr == (
+        f"Error: etl of {DAY} failed: cannot list 'context_date={DAY}/' under {raw}: Not a directory; "
+        "run it again (a run replaces the whole partition)\n"
+    )
+
+
+def test_backfill_prints_a_summary_per_day_and_fails_on_bad_objects(
+    lake: dict[str, str], tmp_path: Path
+) -> None:
+    """Days in order, one JSON line each; a day with bad objects does not stop the others."""
+    raw = LocalStorage(tmp_path / "raw")
+    write_day(raw, {"1.json": update(1, text="a")}, day="2026-10-04")
+    write_day(raw, {"2.json": update(2, text="b"), "3.json": b"[1, 2]"}, day="2026-10-05")
+    result = run(["backfill", "--start", "2026-10-04", "--end", "2026-10-06"], lake)
+    assert result.exit_code == 1
+    assert [(s["date"], s["rows"], s["bad_objects"]) for s in summaries(result)] == [
+        ("2026-10-04", 1, 0),
+        ("2026-10-05", 1, 1),
+        ("2026-10-06", 0, 0),
+    ]
+    assert result.stderr.splitlines()[-1] == (
+        "Error: bad objects on 1 day(s): 2026-10-05 (1); their good rows were written "
+        "and the bad objects' keys are in the etl_bad_object log lines"
+    )
+
+
+def test_backfill_stops_at_a_storage_failure_and_resumes_from_there(
+    lake: dict[str, str], tmp_path: Path
+) -> None:
+    """It names the failed day and the command that resumes; that command then finishes the range."""
+    raw = LocalStorage(tmp_path / "raw")
+    write_day(raw, {"1.json": update(1, text="a")}, day="2026-10-05")
+    broken = tmp_path / "raw" / "context_date=2026-10-06"
+    broken.write_bytes(b"")
+    first = run(["backfill", "--start", "2026-10-05", "--end", "2026-10-07"], lake)
+    assert first.exit_code == 1
+    assert [s["date"] for s in summaries(first)] == ["2026-10-05"]
+    assert first.stderr.splitlines()[-1] == (
+        "Error: backfill stopped at 2026-10-06 "
+        f"(cannot list 'context_date=2026-10-06/' under {tmp_path / 'raw'}: Not a directory); "
+        "days before it are done. Resume with: tgpipe backfill --start 2026-10-06 --end 2026-10-07"
+    )
+    broken.unlink()
+    write_day(raw, {"2.json": update(2, text="b")}, day="2026-10-06")
+    resumed = run(["backfill", "--start", "2026-10-06", "--end", "2026-10-07"], lake)
+    assert resumed.exit_code == 0
+    assert [(s["date"], s["rows"]) for s in summaries(resumed)] == [("2026-10-06", 1), ("2026-10-07", 0)]
+
+
+def test_backfill_refuses_a_reversed_range(lake: dict[str, str]) -> None:
+    """--start after --end is a usage error."""
+    result = run(["backfill", "--start", "2026-10-07", "--end", "2026-10-05"], lake)
+    assert result.exit_code == 2
+    assert (
+        result.stderr.splitlines()[-1]
+        == "Error: Invalid value for '--start': --start 2026-10-07 is after --end 2026-10-05"
+    )
+
+
+@pytest.mark.parametrize("command", ["etl", "backfill"])
+def test_help_ends_with_an_example(command: str) -> None:
+    """Each command's help ends with a runnable example."""
+    result = CliRunner().invoke(main, [command, "--help"])
+    assert result.exit_code == 0
+    description = result.stdout.split("Options:")[0].rstrip().splitlines()
+    assert description[-2].strip() == "Example:"
+    assert f"tgpipe {command}" in description[-1]
+
+
+def test_the_command_line_does_not_import_pyarrow_until_the_etl_runs() -> None:
+    """`tgpipe` starts without pyarrow (webhook, bot commands); only etl and backfill load it."""
+    probe = (
+        "import sys, etl.cli; "
+        "print(sorted(m for m in sys.modules if m.split('.')[0] in ('pyarrow', 'orjson')))"
+    )
+    result = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
+    assert result.stdout == "[]\n"
