@@ -3,7 +3,7 @@
     .venv/bin/python bench/etl_bench.py [--n 100000] [--rounds 3] [--memory-n 1000000]
                                         [--s3-n 2000] [--latency-ms 20] [--workers 64]
 
-Prints figures; asserts nothing. Targets (issue 3):
+Prints figures; asserts nothing. Targets:
 * local folder, N realistic updates in one day: `tgpipe etl` (the whole process, as a user runs it)
   at least 2x faster than the course's algorithm (sequential json.load of each file, rows as a list
   of dicts, one pyarrow write), with peak memory;
@@ -17,7 +17,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import random
 import resource
 import shutil
 import statistics
@@ -30,43 +29,12 @@ from collections.abc import Iterator
 from datetime import date
 from pathlib import Path
 
+from etl.demo.traffic import busy_day
 from etl.storage import Storage
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
 BIN = Path(sys.executable).parent
 DAY = "2026-10-05"
-GROUP_CHAT = {"id": -1001234567890, "title": "Grupo de Suporte 💬", "type": "supergroup", "is_forum": True}
-WORDS = [
-    "boleto",
-    "acesso",
-    "senha",
-    "erro",
-    "pagamento",
-    "ajuda",
-    "obrigado",
-    "conta",
-    "app",
-    "login",
-    "cartão",
-    "fatura",
-    "olá",
-    "bom",
-    "dia",
-    "pessoal",
-    "alguém",
-    "sabe",
-    "como",
-    "resolver",
-    "problema",
-    "segunda",
-    "via",
-    "pix",
-    "transferência",
-    "🙏",
-    "👍",
-    "😀",
-]
 
 COURSE = """
 # The course's ETL algorithm on a local folder: sequential json.load of each object, rows as a list
@@ -90,70 +58,15 @@ pq.write_table(pa.Table.from_pylist(rows), out)
 """
 
 
-def realistic_update(rnd: random.Random, update_id: int, start: int, n: int) -> dict[str, object]:
-    """Mostly text, some photos with captions, replies, commands, forum topics, edits, joins."""
-    uid = 1000 + rnd.randrange(300)
-    user = {"id": uid, "is_bot": False, "first_name": f"User{uid}", "language_code": "pt-br"}
-    if rnd.random() < 0.6:
-        user["username"] = f"user_{uid}"
-    msg: dict[str, object] = {
-        "message_id": update_id - 700_000_000 + 1,
-        "from": user,
-        "chat": GROUP_CHAT,
-        "date": start + (update_id - 700_000_000) * 86_399 // n,
-    }
-    if rnd.random() < 0.5:
-        msg["message_thread_id"] = rnd.choice((1, 12, 40))
-        msg["is_topic_message"] = True
-    roll = rnd.random()
-    if roll < 0.72:
-        msg["text"] = " ".join(rnd.choice(WORDS) for _ in range(rnd.randrange(1, 40)))
-        if rnd.random() < 0.2:
-            msg["reply_to_message"] = {
-                "message_id": max(1, int(msg["message_id"]) - 3),
-                "chat": GROUP_CHAT,
-                "date": start,
-            }
-    elif roll < 0.76:
-        msg["text"] = "/ajuda@tgpipe_bot boleto"
-        msg["entities"] = [{"offset": 0, "length": 17, "type": "bot_command"}]
-    elif roll < 0.94:
-        msg["photo"] = [
-            {
-                "file_id": f"AgACAgEAAxkB{update_id}",
-                "file_unique_id": f"AQAD{update_id}",
-                "width": w,
-                "height": h,
-            }
-            for w, h in ((90, 67), (320, 240), (800, 600))
-        ]
-        msg["caption"] = " ".join(rnd.choice(WORDS) for _ in range(rnd.randrange(0, 8))) or "foto"
-    elif roll < 0.98:
-        msg["sticker"] = {
-            "file_id": f"CAAC{update_id}",
-            "file_unique_id": "AgAD",
-            "type": "regular",
-            "emoji": "👍",
-        }
-    else:
-        msg["new_chat_members"] = [user]
-    kind = "edited_message" if rnd.random() < 0.03 else "message"
-    if kind == "edited_message":
-        msg["edit_date"] = int(msg["date"]) + 60  # type: ignore[call-overload]
-    return {"update_id": update_id, kind: msg}
-
-
 def make_day(raw: Path, n: int) -> int:
-    """n update files under raw/context_date=DAY/; returns the raw bytes written."""
-    rnd = random.Random(7)
+    """n updates of a busy group (etl.demo.traffic.busy_day) under raw/context_date=DAY/; returns the
+    raw bytes written."""
     folder = raw / f"context_date={DAY}"
     folder.mkdir(parents=True, exist_ok=True)
-    start = 1_791_158_400  # 2026-10-05 00:00 UTC
     total = 0
-    for i in range(n):
-        update_id = 700_000_000 + i
-        data = json.dumps(realistic_update(rnd, update_id, start, n), ensure_ascii=False).encode()
-        (folder / f"{update_id}.json").write_bytes(data)
+    for update in busy_day(n, date.fromisoformat(DAY)):
+        data = json.dumps(update, ensure_ascii=False).encode()
+        (folder / f"{update['update_id']}.json").write_bytes(data)
         total += len(data)
     return total
 
@@ -300,12 +213,9 @@ def s3_figures(n: int, latency_ms: float, workers: int) -> None:
     from etl.config import EtlSettings
     from etl.transform.job import EtlJob
 
-    rnd = random.Random(11)
     objects = {
-        f"context_date={DAY}/{700_000_000 + i}.json": json.dumps(
-            realistic_update(rnd, 700_000_000 + i, 1_791_158_400, n), ensure_ascii=False
-        ).encode()
-        for i in range(n)
+        f"context_date={DAY}/{update['update_id']}.json": json.dumps(update, ensure_ascii=False).encode()
+        for update in busy_day(n, date.fromisoformat(DAY), seed=11)
     }
     latency = latency_ms / 1000
     print(f"S3-like store, {n:,} updates, {latency_ms:g} ms per request:")

@@ -2,11 +2,20 @@
 
 from __future__ import annotations
 
+import logging
 from zoneinfo import ZoneInfo
 
 import pytest
 
-from etl.config import ConfigError, IngestSettings, WebhookSettings
+from etl.config import (
+    BotSettings,
+    ConfigError,
+    IngestSettings,
+    WebhookSettings,
+    child_environment,
+    duckdb_path_from_env,
+    log_level_from_env,
+)
 
 GOOD = {"TELEGRAM_CHAT_ID": "-1001234567890", "TELEGRAM_WEBHOOK_SECRET": "s3cret_-X"}
 
@@ -123,3 +132,36 @@ def test_invalid_settings_fail_naming_the_variable(env: dict[str, str], message:
 def test_ingesting_without_a_webhook_needs_no_secret() -> None:
     """`tgpipe poll` reads the ingestion settings alone: the same chats, lake and day, no secret."""
     assert IngestSettings.from_env({"TELEGRAM_CHAT_ID": "-100"}) == IngestSettings(chat_ids=frozenset({-100}))
+
+
+def test_the_bot_s_settings() -> None:
+    """The token (a secret, never in a repr) and the API URL, which --api-url overrides."""
+    env = {"TELEGRAM_BOT_TOKEN": "123456:" + "A" * 35, "TELEGRAM_API_URL": "http://127.0.0.1:9/"}
+    settings = BotSettings.from_env(env)
+    assert (settings.token, settings.api_url) == ("123456:" + "A" * 35, "http://127.0.0.1:9/")
+    assert "AAAA" not in repr(settings)
+    assert BotSettings.from_env(env, api_url="https://example.org").api_url == "https://example.org"
+    assert BotSettings.from_env({}) == BotSettings(token="", api_url=None)
+
+
+def test_local_paths_and_the_log_level() -> None:
+    """TGPIPE_DUCKDB_PATH and TGPIPE_LOG_LEVEL, with their defaults; an unknown level is INFO."""
+    assert duckdb_path_from_env({}) == "lake/tgpipe.duckdb"
+    assert duckdb_path_from_env({"TGPIPE_DUCKDB_PATH": "/data/m.duckdb"}) == "/data/m.duckdb"
+    assert [
+        log_level_from_env(e) for e in ({}, {"TGPIPE_LOG_LEVEL": "warning"}, {"TGPIPE_LOG_LEVEL": "loud"})
+    ] == [
+        logging.INFO,
+        logging.WARNING,
+        logging.INFO,
+    ]
+
+
+def test_a_child_command_sees_this_environment_and_the_given_settings(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """What `tgpipe demo` gives `chalice local` and dbt: the environment, with its settings on top."""
+    monkeypatch.setenv("TGPIPE_TIMEZONE", "UTC")
+    monkeypatch.setenv("SOMETHING_ELSE", "kept")
+    env = child_environment({"TGPIPE_TIMEZONE": "America/Sao_Paulo"})
+    assert (env["TGPIPE_TIMEZONE"], env["SOMETHING_ELSE"]) == ("America/Sao_Paulo", "kept")

@@ -10,13 +10,12 @@ from __future__ import annotations
 import csv
 import json
 import os
-import random
 import re
 import statistics
 import subprocess
 import sys
 from collections import Counter, defaultdict
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -24,6 +23,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+from etl.demo.traffic import MEDIA, Sent, Traffic
 from tests.helpers import DBT_PROJECT
 
 BIN = Path(sys.executable).parent
@@ -82,61 +82,6 @@ COMMANDS = [  # (text, offset and length of the bot_command entity in UTF-16 cod
     ("🙏 /help@tgpipe_bot por favor", 3, 16, "/help"),  # the emoji is 2 UTF-16 units
 ]
 CAPTIONS = ["print do erro", "screenshot of the login error", "comprovante de pagamento", None]
-MEDIA = {  # message_type -> the fields Telegram sends
-    "photo": {"photo": [{"file_id": "AgAC1", "file_unique_id": "AQAD1", "width": 800, "height": 600}]},
-    "sticker": {
-        "sticker": {
-            "file_id": "CAAC",
-            "file_unique_id": "AgAD",
-            "type": "regular",
-            "width": 512,
-            "height": 512,
-            "is_animated": False,
-            "is_video": False,
-            "emoji": "👍",
-        }
-    },
-    "voice": {
-        "voice": {"file_id": "AwAC", "file_unique_id": "AgAE", "duration": 4, "mime_type": "audio/ogg"}
-    },
-    "document": {"document": {"file_id": "BQAC", "file_unique_id": "AgAF", "file_name": "fatura.pdf"}},
-    "animation": {  # Telegram also sends `document` with an animation: animation wins
-        "animation": {
-            "file_id": "CgAC",
-            "file_unique_id": "AgAG",
-            "width": 320,
-            "height": 240,
-            "duration": 2,
-        },
-        "document": {"file_id": "CgAC", "file_unique_id": "AgAG", "file_name": "gif.mp4"},
-    },
-    "video": {
-        "video": {"file_id": "BAAC", "file_unique_id": "AgAH", "width": 640, "height": 360, "duration": 9}
-    },
-    "location": {"location": {"latitude": -23.55, "longitude": -46.63}},
-    "venue": {  # a venue also carries its location: venue wins
-        "venue": {
-            "location": {"latitude": -23.56, "longitude": -46.65},
-            "title": "Agência",
-            "address": "Av. X",
-        },
-        "location": {"latitude": -23.56, "longitude": -46.65},
-    },
-    "poll": {
-        "poll": {
-            "id": "5",
-            "question": "Horário da reunião?",
-            "options": [{"text": "14h", "voter_count": 0}, {"text": "15h", "voter_count": 0}],
-            "total_voter_count": 0,
-            "is_closed": False,
-            "is_anonymous": True,
-            "type": "regular",
-            "allows_multiple_answers": False,
-        }
-    },
-    "dice": {"dice": {"emoji": "🎲", "value": 4}},
-    "contact": {"contact": {"phone_number": "+5511999999999", "first_name": "Suporte"}},
-}
 MEDIA_WEIGHTS = {
     "photo": 8,
     "sticker": 5,
@@ -152,156 +97,11 @@ MEDIA_WEIGHTS = {
 }
 
 
-@dataclass
-class Sent:
-    """What the corpus knows about one update it generated: the truth the marts are checked against."""
-
-    update_id: int
-    kind: str
-    chat: dict[str, Any]
-    message_id: int
-    sent: datetime
-    message_type: str
-    user: dict[str, Any] | None = None
-    sender_chat_id: int | None = None
-    edited: datetime | None = None
-    text: str | None = None
-    caption: str | None = None
-    reply_to: int | None = None
-    command: str | None = None
-    joined: int = 0
-    left_id: int | None = None
-    forwarded: bool = False
-    body: dict[str, Any] = field(default_factory=dict)
-    receipt_days: list[date] = field(default_factory=list)
-
-    @property
-    def is_new_message(self) -> bool:
-        return self.kind in ("message", "channel_post") and self.message_type != "service"
-
-    @property
-    def day(self) -> date:
-        return self.sent.astimezone(TZ).date()
-
-
-def _epoch(moment: datetime) -> int:
-    return int(moment.timestamp())
-
-
-class Corpus:
-    """Builds realistic updates in time order: ids increase with time, as Telegram assigns them."""
+class Corpus(Traffic):
+    """The test's scenario on the shared traffic builder: ids increase with time, as Telegram assigns them."""
 
     def __init__(self) -> None:
-        self.rng = random.Random(20260309)  # noqa: S311 - a reproducible corpus, not a secret
-        self.updates: list[Sent] = []
-        self.others: list[tuple[date, int, dict[str, Any]]] = []  # non-message updates
-        self.next_update_id = 700_000_000
-        self.message_ids: Counter[int] = Counter()
-        self.titles = {c["id"]: c["title"] for c in (GROUP, CHANNEL, OLD_GROUP)}
-        self.names: dict[int, str] = {}
-
-    def _update_id(self) -> int:
-        self.next_update_id += self.rng.randint(1, 3)
-        return self.next_update_id
-
-    def _chat(self, chat: dict[str, Any]) -> dict[str, Any]:
-        return {**chat, "title": self.titles[chat["id"]]}
-
-    def _user(self, user: dict[str, Any]) -> dict[str, Any]:
-        return {**user, "first_name": self.names.get(user["id"], user["first_name"])}
-
-    def message(
-        self,
-        chat: dict[str, Any],
-        at: datetime,
-        *,
-        user: dict[str, Any] | None,
-        message_type: str = "text",
-        text: str | None = None,
-        caption: str | None = None,
-        reply_to: Sent | None = None,
-        command: tuple[str, int, int, str] | None = None,
-        forwarded: bool = False,
-        service: dict[str, Any] | None = None,
-        joined: int = 0,
-        left_id: int | None = None,
-    ) -> Sent:
-        kind = "channel_post" if chat["type"] == "channel" else "message"
-        self.message_ids[chat["id"]] += 1
-        body: dict[str, Any] = {"message_id": self.message_ids[chat["id"]]}
-        sender_chat_id = None
-        if user is not None:
-            body["from"] = self._user(user)
-        if chat["type"] == "channel" or user is ANONYMOUS_ADMIN:
-            body["sender_chat"] = self._chat(chat)
-            sender_chat_id = chat["id"]
-        body["chat"] = self._chat(chat)
-        body["date"] = _epoch(at)
-        if reply_to is not None:
-            body["reply_to_message"] = reply_to.body[reply_to.kind]
-        if forwarded:
-            body["forward_origin"] = {"type": "user", "sender_user": ANA, "date": _epoch(at) - 3600}
-            body["forward_from"] = ANA
-            body["forward_date"] = _epoch(at) - 3600
-        if command is not None:
-            text = command[0]
-            body["entities"] = [{"offset": command[1], "length": command[2], "type": "bot_command"}]
-        if text is not None:
-            body["text"] = text
-        if message_type in MEDIA:
-            body.update(MEDIA[message_type])
-            if caption is not None:
-                body["caption"] = caption
-        if service is not None:
-            body.update(service)
-        sent = Sent(
-            update_id=self._update_id(),
-            kind=kind,
-            chat=chat,
-            message_id=body["message_id"],
-            sent=at,
-            message_type=message_type,
-            user=self._user(user) if user is not None else None,
-            sender_chat_id=sender_chat_id,
-            text=text,
-            caption=caption if message_type in MEDIA else None,
-            reply_to=reply_to.message_id if reply_to is not None else None,
-            command=command[3] if command is not None else None,
-            joined=joined,
-            left_id=left_id,
-            forwarded=forwarded,
-            body={"update_id": 0, kind: body},
-            receipt_days=[at.astimezone(TZ).date()],
-        )
-        sent.body["update_id"] = sent.update_id
-        self.updates.append(sent)
-        return sent
-
-    def edit(self, original: Sent, at: datetime, text: str) -> Sent:
-        kind = "edited_" + original.kind
-        body = {**original.body[original.kind], "edit_date": _epoch(at), "text": text}
-        sent = Sent(
-            update_id=self._update_id(),
-            kind=kind,
-            chat=original.chat,
-            message_id=original.message_id,
-            sent=original.sent,
-            message_type="text",
-            user=original.user,
-            sender_chat_id=original.sender_chat_id,
-            edited=at,
-            text=text,
-            body={"update_id": 0, kind: body},
-            receipt_days=[at.astimezone(TZ).date()],
-        )
-        sent.body["update_id"] = sent.update_id
-        self.updates.append(sent)
-        return sent
-
-    def other(self, at: datetime, kind: str, payload: dict[str, Any]) -> None:
-        """An update that carries no Message (the ETL skips it)."""
-        update_id = self._update_id()
-        self.others.append((at.astimezone(TZ).date(), update_id, {"update_id": update_id, kind: payload}))
+        super().__init__(TZ, seed=20260309, first_update_id=700_000_000, step=(1, 3))
 
     # --- the scenario -------------------------------------------------------------------------
 
@@ -644,7 +444,7 @@ def pipeline_env(work: Path) -> dict[str, str]:
 
 
 def run_etl(day: date, env: dict[str, str], cwd: Path) -> subprocess.CompletedProcess[str]:
-    """`tgpipe etl --date D`, the command of issue 3, as a user runs it."""
+    """`tgpipe etl --date D`, as a user runs it."""
     return subprocess.run(
         [str(BIN / "tgpipe"), "etl", "--date", day.isoformat()],
         env=env,

@@ -8,14 +8,14 @@ known. A browser test opens the report in headless Chromium.
 from __future__ import annotations
 
 import os
-import random
 import re
 import shutil
 from collections.abc import Iterator, Sequence
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 from html.parser import HTMLParser
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import duckdb
 import pytest
@@ -23,6 +23,7 @@ import yaml
 from click.testing import CliRunner
 
 from etl.cli import main
+from etl.demo.traffic import Traffic
 from etl.report.build import ReportSummary, build_report
 from etl.report.marts import MARTS, ReportError
 from tests.helpers import ROOT
@@ -616,19 +617,24 @@ def test_cli_help_ends_with_an_example() -> None:
 
 
 def realistic_rows(days: int = 21, seed: int = 7) -> Rows:
-    """Three weeks of a lively group, generated per message and aggregated like the marts."""
-    rng = random.Random(seed)  # noqa: S311 - test data
+    """Three weeks of a lively group, generated per message (etl.demo.traffic) and aggregated like the
+    marts; one sender and one word are hostile markup."""
+    traffic = Traffic(ZoneInfo("UTC"), seed=seed)
+    rng = traffic.rng
     people = [
-        (101, "Ana", "ana_s"),
-        (102, "Bruno", "bruno"),
-        (103, "Carla", None),
-        (104, "Diego", "dgo"),
-        (105, "Emma", "emma"),
-        (106, "Fernanda", None),
-        (107, "Gus", "gus"),
-        (108, "Helena", "helena"),
-        (109, "Ícaro", None),
-        (110, HOSTILE, "evil"),
+        {"id": uid, "is_bot": False, "first_name": name, **({"username": username} if username else {})}
+        for uid, name, username in [
+            (101, "Ana", "ana_s"),
+            (102, "Bruno", "bruno"),
+            (103, "Carla", None),
+            (104, "Diego", "dgo"),
+            (105, "Emma", "emma"),
+            (106, "Fernanda", None),
+            (107, "Gus", "gus"),
+            (108, "Helena", "helena"),
+            (109, "Ícaro", None),
+            (110, HOSTILE, "evil"),
+        ]
     ]
     weights = [30, 22, 15, 12, 9, 7, 5, 4, 3, 2]
     kinds = ["text"] * 16 + ["photo"] * 3 + ["sticker"] * 2 + ["voice", "video", "document", "animation"]
@@ -650,6 +656,7 @@ def realistic_rows(days: int = 21, seed: int = 7) -> Rows:
         "café",
         HOSTILE,
     ]
+    chat = {"id": CHAT, "title": f"Grupo Financeiro 💸 {HOSTILE}", "type": "supergroup"}
     rows: Rows = {t: [] for t in MARTS}
     hourly: dict[tuple[int, int], list[Any]] = {}
     for n in range(days):
@@ -660,7 +667,11 @@ def realistic_rows(days: int = 21, seed: int = 7) -> Rows:
         for _ in range(count):
             user = rng.choices(people, weights)[0]
             hour = min(23, max(0, int(rng.gauss(15 if not weekend else 12, 3.5))))
-            msgs.append((user, rng.choice(kinds), hour, rng.randint(3, 160)))
+            at = datetime(d.year, d.month, d.day, hour, rng.randrange(60), tzinfo=UTC)
+            kind = rng.choice(kinds)
+            text = traffic.words(1, 30) if kind == "text" else None
+            traffic.message(chat, at, user=user, message_type=kind, text=text)
+            msgs.append(((user["id"], user["first_name"], user.get("username")), kind, hour, len(text or "")))
         per_user: dict[int, list[Any]] = {}
         for user, kind, hour, length in msgs:
             u = per_user.setdefault(user[0], [user, 0, 0, 0])
@@ -713,7 +724,7 @@ def realistic_rows(days: int = 21, seed: int = 7) -> Rows:
         for (dow, hour), v in sorted(hourly.items())
     ]
     total = sum(r[2] for r in rows["daily_messages"])
-    rows["chats"] = [(CHAT, f"Grupo Financeiro 💸 {HOSTILE}", "supergroup", day(0), day(days - 1), total, 10)]
+    rows["chats"] = [(CHAT, chat["title"], "supergroup", day(0), day(days - 1), total, len(people))]
     return rows
 
 

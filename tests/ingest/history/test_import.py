@@ -1,4 +1,4 @@
-"""Importing a Telegram Desktop JSON export into the raw lake (etl/export.py, etl/export_convert.py)."""
+"""Importing a Telegram Desktop JSON export into the raw lake: reading, converting, writing, deduplicating."""
 
 from __future__ import annotations
 
