@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 from chalice.app import Chalice, CloudWatchEvent, Cron, Response
 
 from etl.config import ConfigError
-from etl.ingest.webhook import SECRET_HEADER, Webhook
+from etl.ingest.webhook import SECRET_HEADER, STORAGE_BUDGET, Webhook
 from etl.logs import get_logger, log_event
 
 if TYPE_CHECKING:
@@ -35,14 +35,27 @@ _etl: EtlJob | None = None
 # 00:15 UTC: just after midnight in prod's TGPIPE_TIMEZONE (UTC). Cron is UTC: for another zone use
 # etl.transform.schedule.utc_cron_after_midnight(zone) (tests/transform/test_schedule.py checks both agree).
 ETL_CRON = Cron(15, 0, "*", "*", "?", "*")
+# Connections `chalice local` (and `tgpipe serve`) queue before accepting them: several bursts of
+# Telegram's 40 at once.
+LISTEN_BACKLOG = 128
 
 
 def get_webhook() -> Webhook:
     """The webhook, built on first use from the environment (tests replace it)."""
     global _webhook
     if _webhook is None:
-        _webhook = Webhook.from_env(base_dir=_CHECKOUT)
+        _webhook = Webhook.from_env(base_dir=_CHECKOUT, storage_budget=_storage_budget())
     return _webhook
+
+
+def _storage_budget() -> float:
+    """Half the time this Lambda invocation has left (on its first request, about the function's
+    timeout): a stalled S3 then ends in a 503 long before API Gateway gives up."""
+    context = getattr(app, "lambda_context", None)  # set by Chalice for each invocation on Lambda
+    if context is None:
+        return STORAGE_BUDGET
+    remaining: float = context.get_remaining_time_in_millis() / 2000
+    return max(2.0, min(STORAGE_BUDGET * 2, remaining))
 
 
 def get_etl() -> EtlJob:
@@ -60,7 +73,16 @@ def _serving_locally() -> bool:
     return os.environ.get("AWS_CHALICE_CLI_MODE") == "true" and "local" in sys.argv[1:]
 
 
+def _hold_connection_bursts() -> None:
+    """`chalice local` listens with Python's default backlog of 5, and resets the connections of a
+    burst beyond it; Telegram opens up to 40 (setWebhook's max_connections) at once."""
+    from chalice.local import ThreadedHTTPServer
+
+    ThreadedHTTPServer.request_queue_size = LISTEN_BACKLOG
+
+
 if _serving_locally():
+    _hold_connection_bursts()
     # `chalice local` imports the app once before it serves: a missing or invalid setting stops it
     # here, in one line naming the variable, instead of surfacing at the first update.
     try:

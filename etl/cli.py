@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import sys
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -18,7 +19,7 @@ import click
 from .checkout import chalice_project
 from .config import BotSettings, IngestSettings, WebhookSettings, duckdb_path_from_env
 from .errors import TgpipeError
-from .telegram.botapi import ALLOWED_UPDATES, DEFAULT_API_URL, BotApi, describe_webhook_error
+from .telegram.botapi import ALLOWED_UPDATES, DEFAULT_API_URL, BotApi, describe_webhook_error, printable
 
 if TYPE_CHECKING:
     from .transform.job import EtlJob
@@ -104,7 +105,9 @@ def bot_me(api_url: str | None) -> None:
         TELEGRAM_BOT_TOKEN=123456:AAE... tgpipe bot me
     """
     me = _bot_api(api_url).call("getMe")
-    click.echo(f"@{me.get('username')} ({me.get('first_name')}, id {me.get('id')})")
+    click.echo(
+        f"@{printable(me.get('username'))} ({printable(me.get('first_name'))}, id {printable(me.get('id'))})"
+    )
     click.echo(f"can join groups: {'yes' if me.get('can_join_groups') else 'no'}")
     reads_all = bool(me.get("can_read_all_group_messages"))
     click.echo(f"can read all group messages: {'yes' if reads_all else 'no'}")
@@ -155,13 +158,14 @@ def webhook_info(api_url: str | None) -> None:
         tgpipe webhook info
     """
     info = _bot_api(api_url).call("getWebhookInfo")
-    click.echo(f"url: {info.get('url') or '(none: updates wait for getUpdates / tgpipe poll)'}")
-    click.echo(f"pending updates: {info.get('pending_update_count', 0)}")
+    click.echo(f"url: {printable(info.get('url') or '(none: updates wait for getUpdates / tgpipe poll)')}")
+    click.echo(f"pending updates: {printable(info.get('pending_update_count', 0))}")
     if info.get("allowed_updates"):
-        click.echo(f"allowed updates: {', '.join(info['allowed_updates'])}")
+        click.echo(f"allowed updates: {printable(', '.join(map(str, info['allowed_updates'])))}")
     if info.get("last_error_date"):
         when = datetime.fromtimestamp(info["last_error_date"], UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
-        click.echo(f"last error: {when}: {describe_webhook_error(info.get('last_error_message', ''))}")
+        message = str(info.get("last_error_message", ""))
+        click.echo(f"last error: {when}: {printable(describe_webhook_error(message))}")
     else:
         click.echo("last error: none")
 
@@ -314,9 +318,20 @@ def report_command(chat_id: int | None, out: Path, db: Path | None) -> None:
 _DAY = click.DateTime(formats=["%Y-%m-%d"])
 
 
+def _stop_cleanly_on_sigterm() -> None:
+    """SIGTERM (a scheduler stopping the run) becomes an exit that runs the cleanups: the run's
+    temporary Parquet is removed, nothing half-written is stored (exit code 143, as for the signal)."""
+
+    def stop(signum: int, frame: object) -> None:
+        raise SystemExit(128 + signum)
+
+    signal.signal(signal.SIGTERM, stop)
+
+
 def _etl_job() -> EtlJob:
     from .transform.job import EtlJob  # pyarrow: only the ETL commands pay for importing it
 
+    _stop_cleanly_on_sigterm()
     return EtlJob.from_env()
 
 
@@ -378,7 +393,7 @@ def backfill_command(start: datetime, end: datetime) -> None:
         for day in bar:
             try:
                 summary = job.run_day(day)
-            except (StorageError, KeyboardInterrupt) as exc:
+            except (StorageError, KeyboardInterrupt, SystemExit) as exc:
                 reason = str(exc) if isinstance(exc, StorageError) else "interrupted"
                 raise click.ClickException(
                     f"backfill stopped at {day} ({reason}); days before it are done. "

@@ -24,6 +24,7 @@ import tempfile
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass
 from itertools import islice
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, BinaryIO, Protocol, runtime_checkable
@@ -34,9 +35,11 @@ if TYPE_CHECKING:
     from mypy_boto3_s3 import S3Client
 
 __all__ = [
+    "PATIENT",
     "LocalStorage",
     "ObjectNotFound",
     "S3Storage",
+    "S3Timeouts",
     "Storage",
     "StorageError",
     "open_storage",
@@ -228,6 +231,42 @@ def _raise(exc: OSError) -> None:
     raise exc
 
 
+@dataclass(frozen=True)
+class S3Timeouts:
+    """How long one S3 call may take: seconds to connect and to wait for an answer, per attempt, and
+    how many attempts (the first included). A caller with a deadline takes :meth:`within` its budget."""
+
+    connect: float
+    read: float
+    attempts: int
+
+    @staticmethod
+    def _sleeps(attempts: int) -> float:
+        """The longest botocore's standard retry mode sleeps between ``attempts`` attempts (up to
+        1, 2, 4 ... seconds before each retry)."""
+        return float(2 ** (attempts - 1) - 1)
+
+    @classmethod
+    def within(cls, budget: float) -> S3Timeouts:
+        """Timeouts whose worst case (every attempt timing out, with the sleeps between them) fits in
+        ``budget`` seconds: two attempts under 30 s, else five."""
+        attempts = 2 if budget < 30 else 5
+        per_attempt = (budget - cls._sleeps(attempts)) / attempts
+        if per_attempt <= 0.2:
+            raise ValueError(f"a storage budget of {budget} s leaves no time to call S3")
+        connect = min(per_attempt / 3, 5.0)
+        return cls(connect=round(connect, 3), read=round(per_attempt - connect, 3), attempts=attempts)
+
+    @property
+    def worst_case(self) -> float:
+        """Seconds one call can take when S3 never answers."""
+        return self.attempts * (self.connect + self.read) + self._sleeps(self.attempts)
+
+
+# The ETL's patience: botocore's own defaults (60 s to connect or read) and five attempts.
+PATIENT = S3Timeouts(connect=60.0, read=60.0, attempts=5)
+
+
 class S3Storage(Storage):
     """An S3 bucket and key prefix. boto3 is imported only when the first client is built."""
 
@@ -238,9 +277,11 @@ class S3Storage(Storage):
         *,
         client: S3Client | None = None,
         max_pool_connections: int = 32,
+        timeouts: S3Timeouts = PATIENT,
     ) -> None:
         self.bucket = bucket
         self.prefix = prefix.strip("/")
+        self.timeouts = timeouts
         self._client = client
         self._max_pool_connections = max_pool_connections
 
@@ -257,10 +298,13 @@ class S3Storage(Storage):
             self._client = boto3.client(
                 "s3",
                 config=Config(
-                    retries={"max_attempts": 5, "mode": "standard"},
+                    retries={"total_max_attempts": self.timeouts.attempts, "mode": "standard"},
+                    connect_timeout=self.timeouts.connect,
+                    read_timeout=self.timeouts.read,
                     max_pool_connections=self._max_pool_connections,
                 ),
             )
+            _without_expect_continue(self._client)
         return self._client
 
     def _key(self, key: str) -> str:
@@ -312,14 +356,20 @@ class S3Storage(Storage):
         connections must never be shared between processes. A client given to the constructor is
         rebuilt with the same endpoint, region and configuration (credentials: the default chain)."""
         if self._client is None:
-            return S3Storage(self.bucket, self.prefix, max_pool_connections=self._max_pool_connections)
+            return S3Storage(
+                self.bucket,
+                self.prefix,
+                max_pool_connections=self._max_pool_connections,
+                timeouts=self.timeouts,
+            )
         import boto3
 
         meta = self._client.meta
         client = boto3.client(
             "s3", endpoint_url=meta.endpoint_url, region_name=meta.region_name, config=meta.config
         )
-        return S3Storage(self.bucket, self.prefix, client=client)
+        _without_expect_continue(client)
+        return S3Storage(self.bucket, self.prefix, client=client, timeouts=self.timeouts)
 
     def put_file(self, key: str, source: str | os.PathLike[str]) -> None:
         """Upload a local file (multipart when large: the object appears whole when it completes)."""
@@ -328,6 +378,15 @@ class S3Storage(Storage):
             self.client.upload_file(Filename=os.fspath(source), Bucket=self.bucket, Key=full)
         except Exception as exc:
             raise self._error("write", full, exc) from exc
+
+
+def _without_expect_continue(client: S3Client) -> None:
+    """No ``Expect: 100-continue`` on uploads: botocore then waits up to a second per attempt for
+    an interim answer before it sends the body, time a stalled S3 would add to every attempt. An
+    update is a few KB; what the header saves (not sending a body S3 refuses) is not worth it."""
+    from botocore.handlers import add_expect_header
+
+    client.meta.events.unregister("before-call.s3", add_expect_header)
 
 
 def _error_code(exc: Exception) -> str:

@@ -16,7 +16,6 @@ from etl.secrets import SecretError
 from etl.storage import ObjectNotFound, StorageError
 from etl.telegram.botapi import BotApiError
 from etl.telegram.update import MalformedUpdate
-from etl.transform.enrich import BadUpdate
 from etl.transform.job import BadObjects
 
 
@@ -24,7 +23,6 @@ from etl.transform.job import BadObjects
     "error",
     [
         BadObjects,
-        BadUpdate,
         BotApiError,
         CheckoutError,
         ConfigError,

@@ -444,7 +444,10 @@ def test_quarantined_payloads_are_counted_from_the_webhook_s_own_log_line(tmp_pa
     captured = io.StringIO()
     with redirect_stderr(captured):
         hook.handle(b'{"update_id": "not a number"}', SECRET)
-        hook.handle(b'{"update_id": 7, "message": {"chat": {"id": -1001234567890}}}', SECRET)
+        hook.handle(
+            b'{"update_id": 7, "message": {"message_id": 1, "date": 1, "chat": {"id": -1001234567890}}}',
+            SECRET,
+        )
     lines = [json.loads(line) for line in captured.getvalue().splitlines()]
     pattern = props("QuarantinedUpdatesMetricFilter")["FilterPattern"]
     assert [(line["outcome"], _matches(pattern, line)) for line in lines] == [

@@ -17,12 +17,15 @@ from collections.abc import Callable
 from typing import Final
 
 from ..config import WebhookSettings
-from ..storage import Storage, open_storage
+from ..storage import S3Timeouts, Storage, open_storage
 from .router import IngestResult, Router
 
-__all__ = ["SECRET_HEADER", "Webhook", "secret_matches"]
+__all__ = ["SECRET_HEADER", "STORAGE_BUDGET", "Webhook", "secret_matches"]
 
 SECRET_HEADER: Final = "X-Telegram-Bot-Api-Secret-Token"  # noqa: S105 - a header name
+# Seconds one storage call may take when nothing says how long the webhook has (`chalice local`):
+# Telegram waits for an answer, and a stalled S3 must end in a fast 503, not a gateway timeout.
+STORAGE_BUDGET: Final = 4.0
 
 
 def secret_matches(given: str | None, expected: str) -> bool:
@@ -47,10 +50,14 @@ class Webhook:
         self.router = Router(settings.ingest, storage, clock)
 
     @classmethod
-    def from_env(cls, base_dir: str | os.PathLike[str] | None = None) -> Webhook:
-        """Settings from the environment; a relative local lake path is taken relative to ``base_dir``."""
+    def from_env(
+        cls, base_dir: str | os.PathLike[str] | None = None, *, storage_budget: float = STORAGE_BUDGET
+    ) -> Webhook:
+        """Settings from the environment; a relative local lake path is taken relative to ``base_dir``.
+        On S3 one call, retries included, ends within ``storage_budget`` seconds."""
         settings = WebhookSettings.from_env()
-        return cls(settings, open_storage(settings.ingest.raw_uri, base_dir=base_dir))
+        timeouts = S3Timeouts.within(storage_budget)
+        return cls(settings, open_storage(settings.ingest.raw_uri, base_dir=base_dir, timeouts=timeouts))
 
     def handle(self, body: bytes, secret_header: str | None) -> IngestResult:
         """Process one webhook delivery and log one line about it (ids, outcome, latency; no text)."""

@@ -27,6 +27,7 @@ __all__ = [
     "check_api_url",
     "check_token",
     "describe_webhook_error",
+    "printable",
     "split_updates",
 ]
 
@@ -105,7 +106,7 @@ class BotApi:
                     body: bytes = response.read()
                     return body
             except urllib.error.HTTPError as exc:
-                answer = _json_or_none(exc.read())
+                answer = _json_or_none(_error_body(exc))
                 retry_after = _retry_after(answer)
                 if exc.code == 429 and retry_after is not None and attempt < self.max_retries:
                     self.sleep(retry_after)
@@ -129,7 +130,7 @@ class BotApi:
         description = answer.get("description") if isinstance(answer, dict) else None
         text = f"{method}: Telegram answered {code}"
         if description:
-            text += f" ({description})"
+            text += f" ({printable(description)})"
         hint = {
             401: "the bot token is wrong or was revoked: check TELEGRAM_BOT_TOKEN",
             404: "the bot token is wrong (or the API URL is): check TELEGRAM_BOT_TOKEN",
@@ -142,6 +143,26 @@ class BotApi:
 
     def _scrub(self, text: str) -> str:
         return text.replace(self._token, "<token>")
+
+
+def _error_body(exc: urllib.error.HTTPError) -> bytes:
+    """The body of an error answer, or nothing when it cannot be read whole (cut short, reset)."""
+    try:
+        body: bytes = exc.read()
+    except (http.client.HTTPException, OSError, ValueError):
+        return b""
+    finally:
+        exc.close()
+    return body
+
+
+_UNPRINTABLE = re.compile("[\x00-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]")
+
+
+def printable(value: object) -> str:
+    """Text from Telegram as it may be shown on a terminal: control characters (escape sequences,
+    carriage returns, bidirectional overrides) written as ``\\x1b``-style escapes."""
+    return _UNPRINTABLE.sub(lambda m: m.group().encode("unicode_escape").decode("ascii"), str(value))
 
 
 def _json_or_none(data: bytes) -> Any:

@@ -1,9 +1,10 @@
 """Raw objects -> an Arrow record batch, a chunk at a time: the per-object work of the ETL.
 
-A chunk is a few thousand ``(key, bytes)`` pairs in key order. :func:`enrich_chunk` parses each one
-(orjson), turns it into a row (:func:`etl.transform.enrich.to_row`), drops repeated update ids, and builds one
-typed record batch; it counts what it read, skipped and rejected, with each bad object's key and
-reason. It runs in the ETL's process or in a worker process (:mod:`etl.transform.parallel`) alike: its result
+A chunk is a few thousand ``(key, bytes)`` pairs in key order. :func:`enrich_chunk` reads each one
+as the webhook does (:func:`etl.telegram.update.decode`), turns it into a row
+(:func:`etl.transform.enrich.to_row`), drops repeated update ids, and builds one typed record batch;
+it counts what it read, skipped, degraded and rejected, with each bad object's key and reason. It
+runs in the ETL's process or in a worker process (:mod:`etl.transform.parallel`) alike: its result
 is small, picklable and independent of the other chunks.
 """
 
@@ -15,10 +16,10 @@ from dataclasses import dataclass, field
 from itertools import islice
 from typing import TypeVar
 
-import orjson
 import pyarrow as pa
 
-from .enrich import BadUpdate, Row, to_row
+from ..telegram.update import MalformedUpdate, decode
+from .enrich import Row, to_row
 from .schema import to_record_batch
 
 __all__ = ["CHUNK_OBJECTS", "Chunk", "batched", "enrich_chunk"]
@@ -38,25 +39,24 @@ class Chunk:
     objects: int = 0
     duplicates: int = 0
     skipped: Counter[str] = field(default_factory=Counter)  # updates without a Message, by kind
+    degraded: Counter[str] = field(default_factory=Counter)  # fields nulled, by name
     bad: list[tuple[str, str]] = field(default_factory=list)  # (key, reason): never the content
 
 
 def enrich_chunk(objects: Iterable[tuple[str, bytes]], processed_at: pa.Scalar) -> Chunk:
     """Parse and enrich ``(key, bytes)`` pairs into one record batch."""
-    loads, enrich = orjson.loads, to_row
+    loads, enrich = decode, to_row
     rows: list[Row] = []
     seen: set[int] = set()
     skipped: Counter[str] = Counter()
+    degraded: Counter[str] = Counter()
     bad: list[tuple[str, str]] = []
     count = duplicates = 0
     for key, body in objects:
         count += 1
         try:
-            row = enrich(loads(body))
-        except orjson.JSONDecodeError as exc:
-            bad.append((key, f"not a JSON update ({exc})"))
-            continue
-        except BadUpdate as exc:
+            row = enrich(loads(body), degraded)
+        except MalformedUpdate as exc:
             bad.append((key, str(exc)))
             continue
         if isinstance(row, str):
@@ -66,7 +66,7 @@ def enrich_chunk(objects: Iterable[tuple[str, bytes]], processed_at: pa.Scalar) 
         else:
             seen.add(row.update_id)
             rows.append(row)
-    return Chunk(to_record_batch(rows, processed_at), count, duplicates, skipped, bad)
+    return Chunk(to_record_batch(rows, processed_at), count, duplicates, skipped, degraded, bad)
 
 
 def batched(items: Iterable[T], size: int) -> Iterator[list[T]]:

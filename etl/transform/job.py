@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import logging
 import os
+import shutil
 import tempfile
 import time
 from collections import Counter
@@ -43,7 +44,12 @@ from .parallel import available_cpus, map_ordered
 from .schedule import day_before
 from .schema import COMPRESSION, ENRICHED_SCHEMA, ROW_GROUP_ROWS
 
-__all__ = ["BadObjects", "DaySummary", "EtlJob"]
+__all__ = ["TEMP_PREFIX", "BadObjects", "DaySummary", "EtlJob", "clear_leftovers"]
+
+# A run's Parquet is written in a folder of its own under the temporary directory, named so: removed
+# on every exit path Python sees, and by the next run when a killed one left it behind.
+TEMP_PREFIX = "tgpipe-etl-"
+LEFTOVER_AGE = 3600.0  # seconds: older than any run, so never the folder of one still going
 
 _log = get_logger("etl")
 
@@ -57,6 +63,7 @@ class DaySummary:
     rows: int = 0  # rows written to the enriched partition
     duplicates: int = 0  # objects whose update_id was already read that day
     skipped: dict[str, int] = field(default_factory=dict)  # updates without a Message, by kind
+    degraded: dict[str, int] = field(default_factory=dict)  # fields nulled in kept rows, by name
     bad_objects: int = 0  # objects that are not an update of the documented shape
     seconds: float = 0.0
     output: str | None = None  # the Parquet part written, None when the day has no rows
@@ -68,6 +75,7 @@ class DaySummary:
             "rows": self.rows,
             "duplicates": self.duplicates,
             "skipped": dict(sorted(self.skipped.items())),
+            "degraded": dict(sorted(self.degraded.items())),
             "bad_objects": self.bad_objects,
             "seconds": self.seconds,
             "output": self.output,
@@ -115,6 +123,32 @@ def _write_row_group(
     return writer
 
 
+def clear_leftovers(root: str | os.PathLike[str] | None = None, *, older_than: float = LEFTOVER_AGE) -> int:
+    """Remove the folders of earlier runs that were killed (``TEMP_PREFIX``, untouched for
+    ``older_than`` seconds) from the temporary directory; returns how many were removed."""
+    folder = Path(tempfile.gettempdir() if root is None else root)
+    cutoff = time.time() - older_than
+    removed = 0
+    try:
+        entries = list(os.scandir(folder))
+    except OSError:
+        return 0
+    for entry in entries:
+        try:
+            if (
+                entry.name.startswith(TEMP_PREFIX)
+                and entry.is_dir(follow_symlinks=False)
+                and entry.stat(follow_symlinks=False).st_mtime < cutoff
+            ):
+                shutil.rmtree(entry.path)
+                removed += 1
+        except OSError:  # removed meanwhile, or not ours to remove: the next run tries again
+            continue
+    if removed:
+        log_event(_log, logging.WARNING, "etl_leftovers_removed", folder=str(folder), removed=removed)
+    return removed
+
+
 @dataclass
 class EtlJob:
     """The daily ETL between a raw and an enriched store."""
@@ -155,7 +189,8 @@ class EtlJob:
         # it numeric for <update_id>.json, so rows come out sorted by update_id.
         keys.sort(key=len)
         target = enriched_part_key(summary.date)
-        with tempfile.TemporaryDirectory(prefix="tgpipe-etl-") as tmp:
+        clear_leftovers()
+        with tempfile.TemporaryDirectory(prefix=TEMP_PREFIX) as tmp:
             part = Path(tmp) / PART_NAME
             self._write(self._chunks(keys), part, summary)
             if summary.rows:
@@ -196,6 +231,7 @@ class EtlJob:
         update ids already written; count everything in ``summary``."""
         seen: set[int] = set()
         skipped: Counter[str] = Counter()
+        degraded: Counter[str] = Counter()
         pending: list[pa.RecordBatch] = []
         pending_rows = 0
         writer: pq.ParquetWriter | None = None
@@ -204,6 +240,7 @@ class EtlJob:
                 summary.objects += chunk.objects
                 summary.duplicates += chunk.duplicates
                 skipped.update(chunk.skipped)
+                degraded.update(chunk.degraded)
                 for key, reason in chunk.bad:
                     self._bad(summary, key, reason)
                 batch, repeated = _drop_seen(chunk.batch, seen)
@@ -224,6 +261,7 @@ class EtlJob:
             if isinstance(chunks, Generator):
                 chunks.close()  # stops worker processes, thread pools, if the loop stopped early
         summary.skipped = dict(skipped)
+        summary.degraded = dict(degraded)
 
     def _bad(self, summary: DaySummary, key: str, reason: str) -> None:
         summary.bad_objects += 1

@@ -13,6 +13,7 @@ from __future__ import annotations
 import gc
 import multiprocessing
 import os
+import signal
 import sys
 from collections.abc import Callable, Iterator, Sequence
 from multiprocessing.connection import Connection
@@ -70,6 +71,9 @@ def map_ordered(fn: Callable[[T], R], items: Sequence[T], processes: int) -> Ite
 
 
 def _serve(fn: Callable[[T], R], items: Sequence[T], send: Connection) -> None:
+    # A worker ends at once when told to (the parent's SIGTERM handler, if it has one, is not the
+    # worker's: the parent cleans up, the worker only stops).
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
     # The work makes no reference cycles, and a collection would touch (and so copy) every page
     # shared with the parent: reference counting frees everything here.
     gc.disable()

@@ -2,7 +2,7 @@
 
 It keeps the state the commands depend on (the webhook, the updates waiting for getUpdates and
 their confirmation by ``offset``), records every call, and can be told to refuse the next calls
-with Telegram's own error answers (401, 409, 429 with retry_after).
+with Telegram's own error answers (401, 409, 429 with retry_after), or to cut an answer short.
 """
 
 from __future__ import annotations
@@ -35,6 +35,8 @@ class FakeTelegram:
     calls: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
     # (method or None for any, status, body): answered instead of the method's normal answer
     refusals: list[tuple[str | None, int, dict[str, Any]]] = field(default_factory=list)
+    # methods whose next answer is cut short: a Content-Length it never reaches, then a closed socket
+    truncate: list[str] = field(default_factory=list)
     url: str = ""
 
     # -- Bot API methods ------------------------------------------------------------------------
@@ -109,11 +111,17 @@ def serve(fake: FakeTelegram) -> ThreadingHTTPServer:
             else:
                 fake.calls.append(("<bad token>", params))
                 status, body = 401, b'{"ok":false,"error_code":401,"description":"Unauthorized"}'
+            method = self.path[len(prefix) :]
+            cut = method in fake.truncate
+            if cut:
+                fake.truncate.remove(method)
             self.send_response(status)
             self.send_header("Content-Type", "application/json")
-            self.send_header("Content-Length", str(len(body)))
+            self.send_header("Content-Length", str(len(body) + (100 if cut else 0)))
             self.end_headers()
-            self.wfile.write(body)
+            self.wfile.write(body[: len(body) // 2] if cut else body)
+            if cut:
+                self.close_connection = True
 
         def log_message(self, format: str, *args: Any) -> None:
             pass

@@ -280,3 +280,27 @@ def test_property_no_5xx_without_a_storage_failure_and_nothing_foreign_is_kept(
         else:
             assert key.startswith("_quarantine/")
     assert len(kept) <= 1
+
+
+class _Context:
+    def __init__(self, remaining_ms: int) -> None:
+        self.remaining_ms = remaining_ms
+
+    def get_remaining_time_in_millis(self) -> int:
+        return self.remaining_ms
+
+
+@pytest.mark.parametrize(
+    ("context", "budget"),
+    [(None, 4.0), (_Context(9_700), 4.85), (_Context(900_000), 8.0), (_Context(1_000), 2.0)],
+    ids=["no-lambda", "webhook-10s", "long-timeout", "almost-out"],
+)
+def test_the_webhook_s_storage_budget_is_half_the_time_its_lambda_has(
+    chalice_app: ModuleType, context: _Context | None, budget: float
+) -> None:
+    """On Lambda, half the first invocation's remaining time (capped at 8 s, at least 2 s); else 4 s."""
+    chalice_app.app.lambda_context = context
+    try:
+        assert chalice_app._storage_budget() == budget
+    finally:
+        chalice_app.app.lambda_context = None

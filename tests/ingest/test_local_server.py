@@ -7,6 +7,7 @@ import os
 import socket
 import subprocess
 import sys
+import threading
 import time
 import urllib.error
 import urllib.request
@@ -178,3 +179,42 @@ def test_tgpipe_serve_runs_the_same_webhook(tmp_path: Path) -> None:
     )
     logs = [json.loads(line) for line in lines if line.startswith("{")]
     assert [(r["outcome"], r["update_id"]) for r in logs] == [("stored", 900000001)]
+
+
+def test_tgpipe_serve_holds_bursts_of_40_fresh_connections(tmp_path: Path) -> None:
+    """Telegram opens up to 40 connections at once (setWebhook's max_connections): five bursts of 40
+    simultaneous fresh connections are all answered 200, none reset, and every update is kept."""
+    port = _free_port()
+    raw = tmp_path / "raw"
+    proc = subprocess.Popen(
+        [str(BIN / "tgpipe"), "serve", "--port", str(port)],
+        cwd=tmp_path,
+        env=_env(raw, TGPIPE_LOG_LEVEL="WARNING"),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    template = json.loads(update_bytes("message_text"))
+    answers: list[object] = []
+    try:
+        _wait_for(port, proc)
+        for burst in range(5):
+            barrier = threading.Barrier(40)
+
+            def deliver(n: int, burst: int = burst, barrier: threading.Barrier = barrier) -> None:
+                body = json.dumps({**template, "update_id": 1000 * burst + n}).encode()
+                barrier.wait()
+                try:
+                    answers.append(_post(f"http://127.0.0.1:{port}/webhook", body))
+                except OSError as exc:  # a reset connection
+                    answers.append(type(exc).__name__)
+
+            threads = [threading.Thread(target=deliver, args=(n,)) for n in range(40)]
+            for thread in threads:
+                thread.start()
+            for thread in threads:
+                thread.join()
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
+    assert answers == [(200, b"")] * 200
+    assert len(list(raw.rglob("*.json"))) == 200

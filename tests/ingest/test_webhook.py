@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
+import socket
+import threading
+import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, date, datetime
@@ -15,7 +19,7 @@ from etl.config import IngestSettings, WebhookSettings
 from etl.ingest.router import IngestResult, Router
 from etl.ingest.webhook import Webhook, secret_matches
 from etl.lake import quarantine_key
-from etl.storage import LocalStorage, S3Storage, Storage, StorageError
+from etl.storage import PATIENT, LocalStorage, S3Storage, S3Timeouts, Storage, StorageError
 from tests.helpers import GROUP, OLD_GROUP, SECRET, update_bytes
 
 # 2026-10-06 02:30 UTC is still 2026-10-05 in São Paulo (UTC-3).
@@ -222,7 +226,7 @@ def test_log_lines_for_each_outcome(hook: Webhook, capsys: pytest.CaptureFixture
     records = logged(capsys)
     assert [(r["level"], r["outcome"], r.get("note")) for r in records] == [
         ("warning", "unauthorized", "wrong secret header"),
-        ("error", "quarantined", "body is a JSON list, not an object"),
+        ("error", "quarantined", "body is a JSON array, not an object"),
         ("info", "ignored_chat", None),
         (
             "error",
@@ -266,3 +270,86 @@ def test_the_router_keeps_a_trusted_update_and_logs_its_source(
     )
     assert store.get("context_date=2026-10-05/900000007.json") == body
     assert [(r["event"], r["outcome"]) for r in logged(capsys)] == [("poll", "stored")]
+
+
+class _Stalled:
+    """A real TCP server that accepts every connection and never answers: S3 on a bad day."""
+
+    def __init__(self) -> None:
+        self.server = socket.create_server(("127.0.0.1", 0))
+        self.port = self.server.getsockname()[1]
+        self.held: list[socket.socket] = []
+        self.thread = threading.Thread(target=self._accept, daemon=True)
+        self.thread.start()
+
+    def _accept(self) -> None:
+        with contextlib.suppress(OSError):
+            while True:
+                connection, _ = self.server.accept()
+                self.held.append(connection)
+
+    def close(self) -> None:
+        self.server.close()
+        for connection in self.held:
+            connection.close()
+
+
+@pytest.fixture
+def fake_aws(monkeypatch: pytest.MonkeyPatch) -> None:
+    for name in ("AWS_PROFILE", "AWS_SESSION_TOKEN"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
+    monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
+
+
+@pytest.mark.parametrize("budget", [2.0, 4.0])
+def test_a_stalled_s3_is_answered_503_within_the_storage_budget(
+    budget: float, fake_aws: None, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """S3 accepts the connection and never answers: the webhook gives up inside its budget (two
+    attempts) and answers 503, so Telegram retries instead of meeting a gateway timeout."""
+    stalled = _Stalled()
+    try:
+        monkeypatch.setenv("AWS_ENDPOINT_URL_S3", f"http://127.0.0.1:{stalled.port}")
+        monkeypatch.setenv("TELEGRAM_CHAT_ID", str(GROUP))
+        monkeypatch.setenv("TELEGRAM_WEBHOOK_SECRET", SECRET)
+        monkeypatch.setenv("TGPIPE_RAW_URI", "s3://tgpipe-lake/raw")
+        hook = Webhook.from_env(storage_budget=budget)
+        started = time.perf_counter()
+        result = hook.handle(update_bytes("message_text"), SECRET)
+        elapsed = time.perf_counter() - started
+    finally:
+        stalled.close()
+    assert (result.status, result.outcome) == (503, "storage_error")
+    assert 2 * S3Timeouts.within(budget).read <= elapsed < budget
+    assert len(stalled.held) == 2  # one connection per attempt
+    [line] = logged(capsys)
+    assert line["note"].startswith("cannot write s3://tgpipe-lake/raw/context_date=")
+    assert "Read timeout on endpoint URL" in line["note"]
+
+
+def test_a_refused_s3_connection_is_answered_503_at_once(
+    fake_aws: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Nothing listens where S3 should be: both attempts fail at once and the answer is a fast 503."""
+    with socket.create_server(("127.0.0.1", 0)) as probe:
+        port = probe.getsockname()[1]  # closed when the block ends: nothing listens there
+    monkeypatch.setenv("AWS_ENDPOINT_URL_S3", f"http://127.0.0.1:{port}")
+    store = S3Storage("tgpipe-lake", "raw", timeouts=S3Timeouts.within(4.0))
+    hook = Webhook(SETTINGS, store, clock=lambda: NOW)
+    started = time.perf_counter()
+    result = hook.handle(update_bytes("message_text"), SECRET)
+    assert (result.status, result.outcome) == (503, "storage_error")
+    assert time.perf_counter() - started < 2.0
+
+
+def test_the_webhook_s_timeouts_fit_its_budget_and_the_etl_is_patient() -> None:
+    """Worst case of every webhook budget <= the budget; the ETL keeps botocore's patient defaults."""
+    for budget in (2.0, 4.0, 8.0, 20.0):
+        timeouts = S3Timeouts.within(budget)
+        assert (timeouts.attempts, timeouts.worst_case <= budget) == (2, True)
+    assert S3Timeouts.within(4.0) == S3Timeouts(connect=0.5, read=1.0, attempts=2)
+    assert S3Storage("b").timeouts == PATIENT == S3Timeouts(connect=60.0, read=60.0, attempts=5)
+    with pytest.raises(ValueError, match=r"^a storage budget of 1.2 s leaves no time to call S3$"):
+        S3Timeouts.within(1.2)

@@ -97,6 +97,61 @@ def test_an_unreachable_api_is_one_clear_line(env: dict[str, str]) -> None:
     assert result.output.startswith("Error: getMe: cannot reach the Bot API at http://127.0.0.1:9: ")
 
 
+@pytest.mark.parametrize(
+    ("status", "expected"),
+    [
+        (502, "Error: getMe: Telegram answered 502\n"),
+        (
+            401,
+            "Error: getMe: Telegram answered 401: the bot token is wrong or was revoked: "
+            "check TELEGRAM_BOT_TOKEN\n",
+        ),
+    ],
+    ids=["bad-gateway", "unauthorized"],
+)
+def test_an_error_answer_cut_short_is_one_clear_line(
+    telegram: FakeTelegram, env: dict[str, str], status: int, expected: str
+) -> None:
+    """An error whose body ends before its Content-Length (a proxy hiccup) is still one line, no traceback."""
+    telegram.refuse(status, "Bad Gateway" if status == 502 else "Unauthorized", method="getMe")
+    telegram.truncate.append("getMe")
+    result = run(["bot", "me"], env)
+    assert (result.exit_code, result.output) == (1, expected)
+
+
+def test_a_successful_answer_cut_short_is_one_clear_line(telegram: FakeTelegram, env: dict[str, str]) -> None:
+    """getWebhookInfo's answer ends early: one line naming the API, not an IncompleteRead traceback."""
+    telegram.truncate.append("getWebhookInfo")
+    result = run(["webhook", "info"], env)
+    assert (result.exit_code, result.output) == (
+        1,
+        f"Error: getWebhookInfo: cannot reach the Bot API at {telegram.url}: IncompleteRead\n",
+    )
+
+
+def test_telegram_s_strings_are_shown_with_control_characters_escaped(
+    telegram: FakeTelegram, env: dict[str, str]
+) -> None:
+    """A bot name or an error message holding terminal escapes cannot repaint or rewrite the terminal."""
+    telegram.me = {**telegram.me, "first_name": "\x1b[2J\x1b[31mEvil\u202e", "username": "ok_bot\r"}
+    telegram.webhook = {
+        "url": "https://example.com/\x1b]0;owned\x07",
+        "last_error_date": 1764000000,
+        "last_error_message": "Connection refused\x1b[0m",
+    }
+    me = run(["bot", "me"], env)
+    assert me.output.splitlines()[0] == "@ok_bot\\r (\\x1b[2J\\x1b[31mEvil\\u202e, id 123456789)"
+    info = run(["webhook", "info"], env)
+    assert info.output.splitlines()[0] == "url: https://example.com/\\x1b]0;owned\\x07"
+    assert info.output.splitlines()[-1] == (
+        "last error: 2025-11-24 16:00:00 UTC: Telegram could not connect: is the server running and "
+        "reachable from the internet on that port? [Connection refused\\x1b[0m]"
+    )
+    telegram.refuse(400, "Bad Request: \x1b[5mblink", method="getMe")
+    refused = run(["bot", "me"], env)
+    assert refused.output == "Error: getMe: Telegram answered 400 (Bad Request: \\x1b[5mblink)\n"
+
+
 def test_rate_limits_are_honoured(telegram: FakeTelegram, env: dict[str, str]) -> None:
     """A 429 with retry_after is retried after waiting that long."""
     telegram.refuse(429, "Too Many Requests: retry after 1", retry_after=1)

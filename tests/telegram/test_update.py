@@ -50,37 +50,116 @@ def test_an_unknown_future_kind_with_a_chat_is_routed_by_its_chat() -> None:
     assert parse_update(body) == Update(7, "chat_boost", -100)
 
 
-def test_an_update_with_only_an_id_has_no_kind_and_no_chat() -> None:
-    """An update with nothing but its id is well-formed but belongs to no chat."""
-    assert parse_update(b'{"update_id": 8}') == Update(8, None, None)
-
-
 @pytest.mark.parametrize(
     ("body", "reason"),
     [
-        pytest.param(b'{"update_id": 1', "body is not JSON (JSONDecodeError)", id="truncated"),
-        pytest.param(b"", "body is not JSON (JSONDecodeError)", id="empty"),
+        pytest.param(
+            b'{"update_id": 1',
+            "body is not JSON (unexpected end of data: line 1 column 16 (char 15))",
+            id="truncated",
+        ),
+        pytest.param(
+            b"",
+            "body is not JSON (Input is a zero-length, empty document: line 1 column 1 (char 0))",
+            id="empty",
+        ),
         pytest.param(b"\xff\xfe{}", "body is not valid UTF-8", id="invalid-utf8"),
-        pytest.param(b"[1, 2]", "body is a JSON list, not an object", id="array"),
-        pytest.param(b'"text"', "body is a JSON str, not an object", id="string"),
-        pytest.param(b"null", "body is a JSON NoneType, not an object", id="null"),
+        pytest.param(
+            b'\xef\xbb\xbf{"update_id": 1}',
+            "body is not JSON (UTF-8 byte order mark (BOM) is not supported: line 1 column 1 (char 0))",
+            id="bom",
+        ),
+        pytest.param(b"[1, 2]", "body is a JSON array, not an object", id="array"),
+        pytest.param(b'"text"', "body is a JSON string, not an object", id="string"),
+        pytest.param(b"null", "body is a JSON null, not an object", id="null"),
         pytest.param(b'{"message": {}}', "update_id is missing", id="no-update-id"),
         pytest.param(b'{"update_id": null}', "update_id is missing", id="null-update-id"),
         pytest.param(b'{"update_id": "12"}', "update_id is not an integer", id="string-update-id"),
         pytest.param(b'{"update_id": 1.5}', "update_id is not an integer", id="float-update-id"),
+        pytest.param(
+            b'{"update_id": 1e20, "message": {}}', "update_id is not an integer", id="huge-update-id"
+        ),
         pytest.param(b'{"update_id": true}', "update_id is not an integer", id="bool-update-id"),
         pytest.param(b'{"update_id": -3}', "update_id is out of range", id="negative-update-id"),
         pytest.param(b'{"update_id": 9223372036854775808}', "update_id is out of range", id="beyond-int64"),
-        pytest.param(b"[" * 100_000, "body is not JSON (RecursionError)", id="deeply-nested"),
+        pytest.param(b'{"update_id": 8}', "update has no kind: no field besides update_id", id="no-kind"),
+        pytest.param(
+            b'{"update_id": 7, "my_chat_member": {"chat": {"id": -100}}, "message": {"message_id": 1, '
+            b'"date": 1, "chat": {"id": -200, "type": "group"}, "text": "x"}}',
+            "update has 2 kinds: Telegram sends exactly one",
+            id="two-kinds",
+        ),
+        pytest.param(
+            b'{"update_id": 7, "Message": {}}', "update kind is not a Bot API field name", id="kind-name"
+        ),
+        pytest.param(
+            b"[" * 100_000,
+            "body is not JSON (depth limit exceeded: line 1 column 1026 (char 1025))",
+            id="deeply-nested",
+        ),
         pytest.param(
             b'{"update_id": 1, "x": 1' + b"0" * 5000 + b"}",
-            "body is not JSON (ValueError)",
+            "body is not JSON (number is infinity when parsed as double: line 1 column 23 (char 22))",
             id="huge-integer",
+        ),
+        pytest.param(
+            b'{"update_id": 1, "message": {"a": NaN}}',
+            "body is not JSON (unexpected character, expected a JSON value: line 1 column 35 (char 34))",
+            id="nan",
+        ),
+        pytest.param(
+            b'{"update_id": 1, "x": -Infinity}',
+            "body is not JSON (no digit after sign: line 1 column 24 (char 23))",
+            id="infinity",
+        ),
+        pytest.param(
+            b'{"update_id": 1, "x": "\\ud800"}',
+            "body is not JSON (no low surrogate in string: line 1 column 24 (char 23))",
+            id="lone-surrogate",
+        ),
+        pytest.param(b'{"update_id": 1, "message": []}', "message is not an object", id="message-array"),
+        pytest.param(
+            b'{"update_id": 1, "message": {"message_id": 1, "date": 1}}',
+            "message.chat is missing",
+            id="no-chat",
+        ),
+        pytest.param(
+            b'{"update_id": 1, "message": {"message_id": 1, "date": 1, "chat": 5}}',
+            "message.chat is not an object",
+            id="chat-number",
+        ),
+        pytest.param(
+            b'{"update_id": 1, "edited_message": {"date": 1, "chat": {"id": 5}}}',
+            "edited_message.message_id is missing",
+            id="no-message-id",
+        ),
+        pytest.param(
+            b'{"update_id": 1, "channel_post": {"message_id": 1, "date": 1, "chat": {"id": "-100"}}}',
+            "channel_post.chat.id is not a 64-bit integer",
+            id="chat-id-string",
+        ),
+        pytest.param(
+            b'{"update_id": 1, "message": {"message_id": 1, "date": 1.5, "chat": {"id": 5}}}',
+            "message.date is not a 64-bit integer",
+            id="date-float",
+        ),
+        pytest.param(
+            b'{"update_id": 1, "message": {"message_id": 1, "chat": {"id": 5}}}',
+            "message.date is missing",
+            id="no-date",
         ),
     ],
 )
 def test_malformed_bodies_are_refused_with_a_reason(body: bytes, reason: str) -> None:
-    """Anything but a UTF-8 JSON object with a non-negative int64 update_id is malformed."""
+    """Anything but one update, read strictly (RFC 8259), with what identifies its message, is malformed;
+    the reason never quotes the content."""
     with pytest.raises(MalformedUpdate) as excinfo:
         parse_update(body)
     assert str(excinfo.value) == reason
+
+
+def test_a_message_needs_only_what_identifies_it() -> None:
+    """A message with an id, a chat id and a date is an update, however little else it says."""
+    update = parse_update(b'{"update_id": 3, "message": {"message_id": 9, "date": 0, "chat": {"id": -5}}}')
+    assert update == Update(3, "message", -5)
+    assert update.message == {"message_id": 9, "date": 0, "chat": {"id": -5}}

@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import json
+import os
+import signal
 import subprocess
 import sys
-from datetime import UTC, datetime, timedelta
+import time
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -16,8 +19,10 @@ from click.testing import CliRunner, Result
 
 from etl.cli import main
 from etl.config import IngestSettings
+from etl.demo.traffic import busy_day
 from etl.ingest.router import Router
 from etl.storage import LocalStorage
+from etl.transform.job import TEMP_PREFIX, clear_leftovers
 from etl.transform.schema import ENRICHED_SCHEMA
 from tests.helpers import CHAT_IDS, update_bytes, update_names
 from tests.helpers.etl import update, write_day
@@ -69,6 +74,7 @@ def test_etl_of_a_lake_filled_by_the_webhook(lake: dict[str, str], tmp_path: Pat
                 "message_reaction": 1,
                 "my_chat_member": 1,
             },
+            "degraded": {},
             "bad_objects": 0,
             "output": str(part),
         }
@@ -111,6 +117,7 @@ def test_etl_exits_non_zero_after_writing_the_good_rows_when_objects_are_bad(
             "rows": 2,
             "duplicates": 0,
             "skipped": {},
+            "degraded": {},
             "bad_objects": 1,
             "output": str(part),
         }
@@ -245,9 +252,73 @@ def test_help_ends_with_an_example(command: str) -> None:
 
 def test_the_command_line_does_not_import_pyarrow_until_the_etl_runs() -> None:
     """`tgpipe` starts without pyarrow (webhook, bot commands); only etl and backfill load it."""
-    probe = (
-        "import sys, etl.cli; "
-        "print(sorted(m for m in sys.modules if m.split('.')[0] in ('pyarrow', 'orjson')))"
-    )
+    probe = "import sys, etl.cli; print(sorted(m for m in sys.modules if m.split('.')[0] == 'pyarrow'))"
     result = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
     assert result.stdout == "[]\n"
+
+
+def _big_day(raw: Path, n: int) -> None:
+    folder = raw / f"context_date={DAY}"
+    folder.mkdir(parents=True)
+    for generated in busy_day(n, date.fromisoformat(DAY)):
+        (folder / f"{generated['update_id']}.json").write_bytes(json.dumps(generated).encode())
+
+
+def _start_etl(tmp_path: Path, scratch: Path) -> subprocess.Popen[str]:
+    env = {**os.environ, "TMPDIR": str(scratch), "TGPIPE_LOG_LEVEL": "ERROR"}
+    env.update(TGPIPE_RAW_URI=str(tmp_path / "raw"), TGPIPE_ENRICHED_URI=str(tmp_path / "enriched"))
+    return subprocess.Popen(
+        [str(Path(sys.executable).with_name("tgpipe")), "etl", "--date", DAY],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+
+
+def _wait_for_run_folder(scratch: Path, proc: subprocess.Popen[str]) -> Path:
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline and proc.poll() is None:
+        found = [p for p in scratch.glob(f"{TEMP_PREFIX}*") if (p / "part-00000.parquet").exists()]
+        if found:
+            return found[0]
+        time.sleep(0.005)
+    raise AssertionError(f"no run folder appeared (exit {proc.poll()})")
+
+
+@pytest.mark.filterwarnings("ignore:This process .* is multi-threaded:DeprecationWarning")
+def test_a_run_stopped_by_sigterm_removes_its_temporary_folder(tmp_path: Path) -> None:
+    """SIGTERM mid-run: exit 143, the run's folder is gone, the old partition (none here) untouched."""
+    _big_day(tmp_path / "raw", 60_000)
+    scratch = tmp_path / "tmp"
+    scratch.mkdir()
+    proc = _start_etl(tmp_path, scratch)
+    folder = _wait_for_run_folder(scratch, proc)
+    proc.send_signal(signal.SIGTERM)
+    proc.communicate(timeout=60)
+    assert (proc.returncode, folder.exists(), list(scratch.iterdir())) == (143, False, [])
+    assert not (tmp_path / "enriched").exists()
+
+
+@pytest.mark.filterwarnings("ignore:This process .* is multi-threaded:DeprecationWarning")
+def test_a_killed_run_s_leftovers_are_removed_by_a_later_run(tmp_path: Path) -> None:
+    """SIGKILL leaves the folder behind; the next run removes it once it is an hour old, and only it."""
+    _big_day(tmp_path / "raw", 60_000)
+    scratch = tmp_path / "tmp"
+    scratch.mkdir()
+    proc = _start_etl(tmp_path, scratch)
+    leftover = _wait_for_run_folder(scratch, proc)
+    proc.kill()
+    proc.communicate(timeout=60)
+    recent = scratch / f"{TEMP_PREFIX}still-running"
+    recent.mkdir()
+    unrelated = scratch / "someone-else-old"
+    unrelated.mkdir()
+    hours_ago = time.time() - 2 * 3600
+    for folder in (leftover, unrelated):
+        os.utime(folder, (hours_ago, hours_ago))
+    rerun = _start_etl(tmp_path, scratch)
+    _, err = rerun.communicate(timeout=120)
+    assert rerun.returncode == 0, err
+    assert sorted(p.name for p in scratch.iterdir()) == ["someone-else-old", recent.name]
+    assert clear_leftovers(scratch, older_than=0) == 1  # the recent one, once old enough

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from collections import Counter
 from typing import Any
 
 import pytest
 
-from etl.transform.enrich import BadUpdate, Row, to_row, utf16_slice
+from etl.telegram.update import MalformedUpdate
+from etl.transform.enrich import Row, to_row, utf16_slice
 from tests.helpers.etl import ANA, BOB, CHANNEL_CHAT, GROUP_CHAT, SENT, message, row, update
 
 PHOTO = [{"file_id": "AgAC1", "file_unique_id": "AQAD1", "width": 90, "height": 67}]
@@ -281,28 +283,20 @@ def test_updates_without_a_message_are_skipped_by_kind(kind: str) -> None:
 @pytest.mark.parametrize(
     ("value", "reason"),
     [
-        pytest.param([], "update is a JSON array, not an object", id="array"),
-        pytest.param("x", "update is a JSON string, not an object", id="string"),
+        pytest.param([], "body is a JSON array, not an object", id="array"),
+        pytest.param("x", "body is a JSON string, not an object", id="string"),
         pytest.param({"message": message()}, "update_id is missing", id="no-update-id"),
         pytest.param(
-            {"update_id": "1", "message": message()},
-            "update_id is not a 64-bit integer",
-            id="update-id-string",
+            {"update_id": "1", "message": message()}, "update_id is not an integer", id="update-id-string"
         ),
         pytest.param(
-            {"update_id": True, "message": message()},
-            "update_id is not a 64-bit integer",
-            id="update-id-bool",
+            {"update_id": True, "message": message()}, "update_id is not an integer", id="update-id-bool"
         ),
         pytest.param(
-            {"update_id": -1, "message": message()},
-            "update_id is not a 64-bit integer",
-            id="update-id-negative",
+            {"update_id": -1, "message": message()}, "update_id is out of range", id="update-id-negative"
         ),
-        pytest.param({"update_id": 1}, "update has no field besides update_id", id="no-kind"),
-        pytest.param(
-            {"update_id": 1, "message": "hi"}, "message is a JSON string, not an object", id="message-string"
-        ),
+        pytest.param({"update_id": 1}, "update has no kind: no field besides update_id", id="no-kind"),
+        pytest.param({"update_id": 1, "message": "hi"}, "message is not an object", id="message-string"),
         pytest.param(
             {"update_id": 1, "message": {"message_id": 1, "date": SENT}},
             "message.chat is missing",
@@ -322,77 +316,154 @@ def test_updates_without_a_message_are_skipped_by_kind(kind: str) -> None:
             "message.chat.id is not a 64-bit integer",
             id="chat-id-overflow",
         ),
-        pytest.param(update(1, chat={"id": -1}), "message.chat.type is missing", id="no-chat-type"),
-        pytest.param(
-            update(1, chat={**GROUP_CHAT, "title": 5}),
-            "message.chat.title is not a string",
-            id="title-number",
-        ),
         pytest.param(update(1, date=1764000000.5), "message.date is not a 64-bit integer", id="date-float"),
         pytest.param(
             {"update_id": 1, "edited_message": {"message_id": 1, "chat": GROUP_CHAT}},
             "edited_message.date is missing",
             id="no-date",
         ),
-        pytest.param(update(1, text=5), "message.text is not a string", id="text-number"),
-        pytest.param(update(1, caption=["x"]), "message.caption is not a string", id="caption-array"),
+    ],
+)
+def test_an_update_without_what_identifies_its_message_is_malformed(value: Any, reason: str) -> None:
+    """Without an update id, a message id, a chat id and a date there is no row to keep: the object is
+    refused with the one parser's reason, naming the field, never its content."""
+    with pytest.raises(MalformedUpdate) as caught:
+        to_row(value)
+    assert str(caught.value) == reason
+
+
+ENTITY_BEYOND = [{"type": "bot_command", "offset": 1, "length": 5}]
+
+
+@pytest.mark.parametrize(
+    ("value", "changed", "degraded"),
+    [
         pytest.param(
-            update(1, sender={"id": 5, "is_bot": False}),
-            "message.from lacks id, is_bot or first_name",
-            id="from-no-name",
+            update(1, chat={"id": -1001234567890}),
+            {"chat_type": "supergroup", "chat_title": None},
+            ["chat.type"],
+            id="no-chat-type-supergroup",
+        ),
+        pytest.param(
+            update(1, kind="channel_post", chat={"id": -1009876543210}, sender=None),
+            {
+                "update_kind": "channel_post",
+                "chat_id": -1009876543210,
+                "chat_type": "channel",
+                "chat_title": None,
+                "from_id": None,
+                "from_is_bot": None,
+                "from_first_name": None,
+                "from_username": None,
+            },
+            ["chat.type"],
+            id="no-chat-type-channel",
+        ),
+        pytest.param(
+            update(1, chat={"id": -4001234567}),
+            {"chat_id": -4001234567, "chat_type": "group", "chat_title": None},
+            ["chat.type"],
+            id="no-chat-type-group",
+        ),
+        pytest.param(
+            update(1, chat={"id": 111111111}),
+            {"chat_id": 111111111, "chat_type": "private", "chat_title": None},
+            ["chat.type"],
+            id="no-chat-type-private",
+        ),
+        pytest.param(
+            update(1, chat={**GROUP_CHAT, "title": 5}),
+            {"chat_title": None},
+            ["chat.title"],
+            id="title-number",
+        ),
+        pytest.param(update(1, text=5), {"message_type": "text", "text": None}, ["text"], id="text-number"),
+        pytest.param(
+            update(1, photo=PHOTO, caption=["x"]),
+            {"message_type": "photo", "caption": None},
+            ["caption"],
+            id="caption-array",
+        ),
+        pytest.param(
+            update(1, sender={"id": 5, "first_name": "A"}, text="oi"),
+            {
+                "from_id": 5,
+                "from_is_bot": None,
+                "from_first_name": "A",
+                "from_username": None,
+                "message_type": "text",
+                "text": "oi",
+            },
+            ["from.is_bot"],
+            id="from-without-is-bot",
         ),
         pytest.param(
             update(1, sender={"id": 5, "is_bot": "no", "first_name": "A"}),
-            "message.from lacks id, is_bot or first_name",
+            {"from_id": 5, "from_is_bot": None, "from_first_name": "A", "from_username": None},
+            ["from.is_bot"],
             id="from-is-bot-string",
         ),
         pytest.param(
-            update(1, sender={"id": "5", "is_bot": False, "first_name": "A"}),
-            "message.from.id is not a 64-bit integer",
-            id="from-id-string",
+            update(1, sender={"id": "5", "is_bot": False}),
+            {"from_id": None, "from_is_bot": False, "from_first_name": None, "from_username": None},
+            ["from.id", "from.first_name"],
+            id="from-id-string-no-name",
         ),
-        pytest.param(update(1, sender=[ANA]), "message.from is not an object", id="from-array"),
         pytest.param(
-            update(1, sender_chat=5), "message.sender_chat is not an object", id="sender-chat-number"
+            update(1, sender=[ANA]),
+            {"from_id": None, "from_is_bot": None, "from_first_name": None, "from_username": None},
+            ["from.id", "from.is_bot", "from.first_name", "from"],
+            id="from-array",
         ),
+        pytest.param(update(1, sender_chat=5), {}, ["sender_chat"], id="sender-chat-number"),
         pytest.param(
             update(1, reply_to_message={"message_id": "2"}),
-            "message.reply_to_message.message_id is not a 64-bit integer",
+            {},
+            ["reply_to_message.message_id"],
             id="reply-id",
         ),
+        pytest.param(update(1, edit_date=2**64), {}, ["edit_date"], id="edit-date-overflow"),
+        pytest.param(update(1, message_thread_id=True), {}, ["message_thread_id"], id="thread-bool"),
         pytest.param(
             update(1, left_chat_member="Ana"),
-            "message.left_chat_member is not an object",
+            {"message_type": "service"},
+            ["left_chat_member"],
             id="left-member-string",
         ),
         pytest.param(
             update(1, new_chat_members={"id": 1}),
-            "message.new_chat_members is not an array",
+            {"message_type": "service"},
+            ["new_chat_members"],
             id="members-object",
         ),
         pytest.param(
             update(1, text="/x", entities={"type": "bot_command"}),
-            "message.entities is not an array",
+            {"message_type": "text", "text": "/x"},
+            ["entities"],
             id="entities-object",
         ),
         pytest.param(
             update(1, text="/x", entities=["bot_command"]),
-            "message.entities holds a non-object",
+            {"message_type": "text", "text": "/x"},
+            ["entities"],
             id="entity-string",
         ),
         pytest.param(
             update(1, text="/x", entities=[{"type": "bot_command", "offset": 0}]),
-            "message.entities: a bot_command has no valid offset and length",
+            {"message_type": "text", "text": "/x"},
+            ["entities"],
             id="entity-no-length",
         ),
         pytest.param(
-            update(1, text="/x", entities=[{"type": "bot_command", "offset": 1, "length": 5}]),
-            "message.entities: an entity ends beyond the text",
-            id="entity-beyond-text",
+            update(1, text="/x", entities=ENTITY_BEYOND),
+            {"message_type": "text", "text": "/x"},
+            ["entities"],
+            id="entity-beyond",
         ),
         pytest.param(
             update(1, text="🙏/x", entities=[{"type": "bot_command", "offset": 1, "length": 2}]),
-            "message.entities: an entity splits a character",
+            {"message_type": "text", "text": "🙏/x"},
+            ["entities"],
             id="entity-splits-a-surrogate-pair",
         ),
         pytest.param(
@@ -402,13 +473,28 @@ def test_updates_without_a_message_are_skipped_by_kind(kind: str) -> None:
                 caption="/x",
                 caption_entities=[{"type": "bot_command", "offset": 0, "length": 9}],
             ),
-            "message.caption_entities: an entity ends beyond the text",
+            {"message_type": "photo", "caption": "/x"},
+            ["caption_entities"],
             id="caption-entity-beyond",
         ),
     ],
 )
-def test_bad_shapes_are_rejected_naming_the_field(value: Any, reason: str) -> None:
-    """Anything not shaped as the Bot API documents raises BadUpdate naming the field, not its content."""
-    with pytest.raises(BadUpdate) as caught:
-        to_row(value)
-    assert str(caught.value) == reason
+def test_a_field_not_shaped_as_documented_becomes_null_and_is_counted(
+    value: Any, changed: dict[str, Any], degraded: list[str]
+) -> None:
+    """The row is kept: the field is null (chat_type: what the chat id implies) and its name counted."""
+    counted: Counter[str] = Counter()
+    result = to_row(value, counted)
+    assert isinstance(result, Row)
+    assert result._asdict() == row(update_id=1, **{"message_type": "service", **changed})
+    kind = result.update_kind
+    assert counted == Counter(f"{kind}.{name}" for name in degraded)
+
+
+def test_old_payloads_without_is_bot_keep_every_message() -> None:
+    """Bot API before 3.0 had no from.is_bot: each such message is a row, counted once per field."""
+    counted: Counter[str] = Counter()
+    old = {"id": 5, "first_name": "Old", "username": "old"}
+    rows = [to_row(update(n, sender=old, text="oi"), counted) for n in (1, 2, 3)]
+    assert [r.from_is_bot for r in rows if isinstance(r, Row)] == [None, None, None]
+    assert counted == Counter({"message.from.is_bot": 3})

@@ -273,7 +273,7 @@ def test_a_corrupt_object_in_the_middle_does_not_stop_the_day(
     assert bad == [
         (
             f"context_date={DAY}/2.json",
-            "not a JSON update (unexpected end of data: line 1 column 52 (char 51))",
+            "body is not JSON (unexpected end of data: line 1 column 52 (char 51))",
         ),
         (f"context_date={DAY}/3.json", "message.chat is not an object"),
     ]
@@ -382,7 +382,7 @@ def test_the_summary_is_one_json_line() -> None:
     )
     assert result.to_json() == (
         '{"date":"2026-10-05","objects":3,"rows":1,"duplicates":0,'
-        '"skipped":{"chat_member":1,"poll_answer":1},"bad_objects":0,"seconds":0.5,"output":null}'
+        '"skipped":{"chat_member":1,"poll_answer":1},"degraded":{},"bad_objects":0,"seconds":0.5,"output":null}'
     )
 
 

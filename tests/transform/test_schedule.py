@@ -126,6 +126,7 @@ def test_the_schedule_runs_the_day_before_the_event_through_the_test_client(
         "rows": 1,
         "duplicates": 0,
         "skipped": {"chat_member": 1},
+        "degraded": {},
         "bad_objects": 0,
         "seconds": TICK,
         "output": f"{enriched.uri}/{PART}",
@@ -184,6 +185,7 @@ def test_the_prod_stage_reads_and_writes_its_s3_lake(app: ModuleType, aws: None)
         "rows": 3,
         "duplicates": 0,
         "skipped": {},
+        "degraded": {},
         "bad_objects": 0,
         "output": f"s3://tgpipe-lake-prod/enriched/{PART}",
     }

@@ -41,6 +41,7 @@ from zoneinfo import ZoneInfo
 from ...lake import partition_prefix, raw_key, update_id_of_key
 from ...logs import get_logger, log_event
 from ...storage import ObjectNotFound, Storage
+from ...telegram.update import MalformedUpdate, parse_update
 from .convert import IMPORT_UPDATE_ID_FLOOR, ExportChat, MessageConverter
 from .reader import ExportError, check_chat, messages, read_header, scan
 
@@ -93,20 +94,16 @@ def _day_keys(raw: Storage, day: date) -> list[str]:
 
 
 def _stored_message(raw: Storage, key: str, chats: frozenset[int]) -> tuple[int, int] | None:
+    """(chat id, message id) of the new message a stored object holds, read as the ETL reads it."""
     try:
-        update = json.loads(raw.get(key))
+        update = parse_update(raw.get(key))
     except ObjectNotFound:
         return None  # deleted since it was listed
-    except (ValueError, RecursionError):
-        return None  # not JSON: the ETL reports such objects, they hold no message to compare
-    if not isinstance(update, dict):
-        return None
-    for kind in _DEDUPE_KINDS:
-        message = update.get(kind)
-        if isinstance(message, dict) and isinstance(message.get("chat"), dict):
-            chat_id, message_id = message["chat"].get("id"), message.get("message_id")
-            if chat_id in chats and isinstance(message_id, int):
-                return chat_id, message_id
+    except MalformedUpdate:
+        return None  # the ETL reports such objects; they hold no message to compare
+    if update.kind in _DEDUPE_KINDS and update.chat_id in chats:
+        message_id: int = update.payload["message_id"]
+        return update.chat_id, message_id
     return None
 
 
