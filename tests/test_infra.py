@@ -283,11 +283,11 @@ def test_only_the_etl_function_gets_the_layer_and_a_dead_letter_queue() -> None:
     assert ("Layers" in webhook, "DeadLetterQueue" in webhook) == (False, False)
     assert props("EtlLayer") == {
         "LayerName": "tgpipe-prod-etl-deps",
-        "Description": "pyarrow and orjson for tgpipe's ETL (python3.12, x86_64)",
+        "Description": "pyarrow for tgpipe's ETL (python3.12, x86_64)",
         "ContentUri": "./tgpipe-etl-layer.zip",
         "CompatibleRuntimes": ["python3.12"],
         "CompatibleArchitectures": ["x86_64"],
-        "LicenseInfo": "Apache-2.0 (pyarrow), Apache-2.0 OR MIT (orjson)",
+        "LicenseInfo": "Apache-2.0",
         "RetentionPolicy": "Delete",
     }
     assert (packaged("prod").out / "tgpipe-etl-layer.zip").stat().st_size == packaged("prod").layer.zip_bytes

@@ -1,4 +1,4 @@
-"""Build the ETL function's Lambda layer: pyarrow and orjson for python3.12 on x86_64.
+"""Build the ETL function's Lambda layer: pyarrow for python3.12 on x86_64.
 
     python chalice_app/infra/build_layer.py [--out build/layer] [--no-strip]
 
@@ -32,6 +32,8 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent.parent
 REQUIREMENTS = HERE / "layer-requirements.txt"
+# What both functions need that the Lambda runtime lacks (orjson): small, so it goes in deployment.zip.
+FUNCTION_REQUIREMENTS = HERE / "function-requirements.txt"
 DEFAULT_OUT = ROOT / "build" / "layer"
 DEFAULT_WHEELS = ROOT / "build" / "wheels"
 LAYER_ZIP = "tgpipe-etl-layer.zip"
@@ -138,8 +140,10 @@ def _cached_wheel(wheels: Path, req: Requirement) -> Path | None:
     return None
 
 
-def download(reqs: list[Requirement], wheels: Path = DEFAULT_WHEELS) -> list[Path]:
-    """The pinned wheels, from build/wheels/ when already there (hash-checked), else from PyPI."""
+def download(
+    reqs: list[Requirement], wheels: Path = DEFAULT_WHEELS, requirements: Path = REQUIREMENTS
+) -> list[Path]:
+    """The pinned wheels of ``requirements``, from build/wheels/ when there (hash-checked), else PyPI."""
     wheels.mkdir(parents=True, exist_ok=True)
     missing = [req for req in reqs if _cached_wheel(wheels, req) is None]
     if missing:
@@ -148,7 +152,7 @@ def download(reqs: list[Requirement], wheels: Path = DEFAULT_WHEELS) -> list[Pat
             sys.executable, "-m", "pip", "download", "--quiet", "--no-deps", "--only-binary=:all:",
             *platforms, "--python-version", PYTHON_VERSION, "--implementation", "cp",
             "--abi", "cp" + PYTHON_VERSION.replace(".", ""), "--require-hashes",
-            "--dest", str(wheels), "--requirement", str(REQUIREMENTS),
+            "--dest", str(wheels), "--requirement", str(requirements),
         ]  # fmt: skip
         result = subprocess.run(command, capture_output=True, text=True, check=False)  # noqa: S603
         if result.returncode != 0:

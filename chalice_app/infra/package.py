@@ -3,13 +3,14 @@
     python chalice_app/infra/package.py --stage prod [--out build/package/prod] [--data-only]
 
 Writes ``sam.json`` (the one template: Chalice's functions and API merged with data.yaml and
-functions.yaml), ``deployment.zip`` (app.py, Chalice's runtime and the ``etl`` package, reached
-through the chalice_app/vendor/etl symlink; no pyarrow) and ``tgpipe-etl-layer.zip`` into the
+functions.yaml), ``deployment.zip`` (app.py, Chalice's runtime, the ``etl`` package, reached
+through the chalice_app/vendor/etl symlink, and the pinned wheels of function-requirements.txt:
+orjson; no pyarrow) and ``tgpipe-etl-layer.zip`` into the
 output folder, ready for ``aws cloudformation package`` / ``deploy``. With ``--data-only`` it writes
 ``data.json`` instead: data.yaml alone, for the `chalice deploy` path (buckets and layer first).
 
 Runs offline: the webhook's requirements.txt holds nothing Lambda lacks, so Chalice installs nothing;
-only the first layer build downloads the pinned wheels. Must run on Python 3.12 (Chalice packages
+only the first build downloads the pinned wheels (layer and functions) into build/wheels/. Must run on Python 3.12 (Chalice packages
 for the interpreter it runs on; the functions' runtime is python3.12).
 """
 
@@ -79,19 +80,42 @@ def _check_python() -> None:
         )
 
 
-def _without_bytecode(path: Path) -> None:
-    """Rewrite the deployment zip without __pycache__/ (the symlinked etl/ carries the checkout's
-    bytecode; Lambda would ignore it, stale) and in sorted order, so equal code gives an equal zip."""
-    tmp = path.with_suffix(".tmp")
-    with zipfile.ZipFile(path) as src, zipfile.ZipFile(tmp, "w", zipfile.ZIP_DEFLATED) as dst:
-        infos = sorted(src.infolist(), key=lambda info: info.filename)
-        for info in infos:
-            if "__pycache__/" in info.filename or info.filename.endswith(".pyc"):
+def function_wheels() -> list[Path]:
+    """The pinned wheels of function-requirements.txt (orjson), downloaded once into build/wheels/."""
+    return build_layer.download(
+        build_layer.read_requirements(build_layer.FUNCTION_REQUIREMENTS),
+        requirements=build_layer.FUNCTION_REQUIREMENTS,
+    )
+
+
+def _rewrite(path: Path, wheels: list[Path]) -> None:
+    """Rewrite the deployment zip with the pinned wheels' files added (Chalice itself installs nothing:
+    it would resolve them anew, online), without __pycache__/ (the symlinked etl/ carries the
+    checkout's bytecode; Lambda would ignore it, stale), in sorted order with fixed dates, so equal
+    code gives an equal zip."""
+    entries: dict[str, tuple[int, bytes]] = {}
+    with zipfile.ZipFile(path) as src:
+        for info in src.infolist():
+            if "__pycache__/" in info.filename or info.filename.endswith(".pyc") or info.is_dir():
                 continue
-            entry = zipfile.ZipInfo(info.filename, (1980, 1, 1, 0, 0, 0))
-            entry.external_attr = info.external_attr
+            entries[info.filename] = (info.external_attr, src.read(info))
+    for wheel in wheels:
+        with zipfile.ZipFile(wheel) as archive:
+            for info in archive.infolist():
+                if info.is_dir():
+                    continue
+                if info.filename in entries:
+                    raise PackageError(f"{wheel.name} and the app both ship {info.filename}")
+                mode = 0o755 if info.external_attr >> 16 & 0o111 else 0o644
+                entries[info.filename] = ((0o100000 | mode) << 16, archive.read(info))
+    tmp = path.with_suffix(".tmp")
+    with zipfile.ZipFile(tmp, "w", zipfile.ZIP_DEFLATED) as dst:
+        for name in sorted(entries):
+            attr, data = entries[name]
+            entry = zipfile.ZipInfo(name, (1980, 1, 1, 0, 0, 0))
+            entry.external_attr = attr
             entry.compress_type = zipfile.ZIP_DEFLATED
-            dst.writestr(entry, src.read(info))
+            dst.writestr(entry, data)
     tmp.replace(path)
 
 
@@ -118,7 +142,7 @@ def package(stage: str, out: Path | None = None, *, layer: build_layer.Layer | N
     if result.returncode != 0 or INSTALL_FAILURE in output:
         raise PackageError(f"chalice package failed (exit {result.returncode}):\n{output}")
     deployment = out / "deployment.zip"
-    _without_bytecode(deployment)
+    _rewrite(deployment, function_wheels())
     layer_zip = out / build_layer.LAYER_ZIP
     shutil.copyfile(layer.zip_path, layer_zip)
     return Package(stage, out, out / "sam.json", deployment, layer_zip, layer)
