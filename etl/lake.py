@@ -5,9 +5,12 @@ Raw lake (``TGPIPE_RAW_URI``), written by the webhook, ``tgpipe poll`` and the h
     context_date=2026-10-05/101.json          one update, the exact bytes Telegram sent
     _quarantine/2026-10-05/<sha256>.bin       a delivery that is not an update, kept byte-exact
 
-Enriched lake (``TGPIPE_ENRICHED_URI``), written by the daily ETL::
+Enriched lake (``TGPIPE_ENRICHED_URI``), written by the daily ETL, one folder per table::
 
-    context_date=2026-10-05/part-00000.parquet
+    messages/context_date=2026-10-05/part-00000.parquet
+    reactions/context_date=2026-10-05/part-00000.parquet
+    member_events/context_date=2026-10-05/part-00000.parquet
+    message_entities/context_date=2026-10-05/part-00000.parquet
 
 ``context_date`` is the day of receipt in ``TGPIPE_TIMEZONE``: a retry that arrives late lands in
 the day it arrived, never in a day the ETL has already processed.
@@ -20,10 +23,12 @@ from datetime import date, timedelta
 from typing import Final
 
 __all__ = [
+    "IMPORTED_UPDATE_ID_FLOOR",
     "PART_NAME",
     "QUARANTINE_PREFIX",
     "days_between",
     "enriched_part_key",
+    "enriched_partition",
     "partition_prefix",
     "quarantine_key",
     "raw_key",
@@ -32,6 +37,9 @@ __all__ = [
 
 QUARANTINE_PREFIX: Final = "_quarantine/"
 PART_NAME: Final = "part-00000.parquet"
+# Update ids from 2**62 up are the history import's (etl.ingest.history.convert): Telegram's own are
+# small, so an imported update never takes the key of a received one.
+IMPORTED_UPDATE_ID_FLOOR: Final = 2**62
 
 
 def partition_prefix(day: date | str) -> str:
@@ -49,9 +57,14 @@ def quarantine_key(body: bytes, day: date) -> str:
     return f"{QUARANTINE_PREFIX}{day.isoformat()}/{hashlib.sha256(body).hexdigest()}.bin"
 
 
-def enriched_part_key(day: date | str) -> str:
-    """The one Parquet part of a day: ``context_date=2026-10-05/part-00000.parquet``."""
-    return partition_prefix(day) + PART_NAME
+def enriched_partition(table: str, day: date | str) -> str:
+    """The folder of one table's day: ``messages/context_date=2026-10-05/``."""
+    return f"{table}/{partition_prefix(day)}"
+
+
+def enriched_part_key(table: str, day: date | str) -> str:
+    """The one Parquet part of a table's day: ``messages/context_date=2026-10-05/part-00000.parquet``."""
+    return enriched_partition(table, day) + PART_NAME
 
 
 def update_id_of_key(key: str) -> int | None:

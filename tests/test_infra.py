@@ -19,7 +19,7 @@ import yaml
 from etl.config import WebhookSettings
 from etl.ingest.webhook import Webhook
 from etl.storage import LocalStorage
-from etl.transform.schema import ENRICHED_SCHEMA
+from etl.transform.schema import TABLES, Table
 from tests.aws_package import (
     ACCOUNT,
     CHAT_IDS,
@@ -155,21 +155,41 @@ def _hive(arrow_type: Any) -> str:
     )
 
 
-def _dbt_source_columns() -> list[tuple[str, str]]:
+def _dbt_source_columns(name: str) -> list[tuple[str, str]]:
     sources = yaml.safe_load(
         (ROOT / "dbt_project" / "models" / "staging" / "telegram" / "_telegram__sources.yml").read_text()
     )
-    (table,) = sources["sources"][0]["tables"]
+    (table,) = [t for t in sources["sources"][0]["tables"] if t["name"] == name]
     return [(c["name"], c["data_type"]) for c in table["columns"]]
 
 
-def test_the_glue_table_has_the_etl_schema_and_the_dbt_source_columns() -> None:
+GLUE_TABLES = {
+    "messages": "EnrichedMessagesTable",
+    "reactions": "EnrichedReactionsTable",
+    "member_events": "EnrichedMemberEventsTable",
+    "message_entities": "EnrichedMessageEntitiesTable",
+}
+
+
+def test_every_table_of_the_enriched_lake_has_its_glue_table() -> None:
+    """One Glue table per table the ETL writes, and no other."""
+    glue = {
+        r["Properties"]["TableInput"]["Name"]
+        for r in resolved("prod").values()
+        if r["Type"] == "AWS::Glue::Table"
+    }
+    assert glue == {f"enriched_{table.name}" for table in TABLES}
+    assert set(GLUE_TABLES) == {table.name for table in TABLES}
+
+
+@pytest.mark.parametrize("table", TABLES, ids=lambda t: t.name)
+def test_the_glue_table_has_the_etl_schema_and_the_dbt_source_columns(table: Table) -> None:
     """Columns and types in order: CloudFormation = the ETL's declared schema = dbt's source YAML."""
-    table = props("EnrichedMessagesTable")["TableInput"]
-    columns = [(c["Name"], c["Type"]) for c in table["StorageDescriptor"]["Columns"]]
-    assert columns == [(field.name, _hive(field.type)) for field in ENRICHED_SCHEMA]
-    assert [*columns, ("context_date", "string")] == _dbt_source_columns()
-    assert table["PartitionKeys"] == [{"Name": "context_date", "Type": "string"}]
+    glue = props(GLUE_TABLES[table.name])["TableInput"]
+    columns = [(c["Name"], c["Type"]) for c in glue["StorageDescriptor"]["Columns"]]
+    assert columns == [(field.name, _hive(field.type)) for field in table.schema]
+    assert [*columns, ("context_date", "string")] == _dbt_source_columns(table.name)
+    assert glue["PartitionKeys"] == [{"Name": "context_date", "Type": "string"}]
 
 
 def _dbt_ddl(location: str) -> str:
@@ -203,12 +223,24 @@ def _dbt_ddl(location: str) -> str:
     return result.stdout
 
 
-def test_the_glue_table_is_what_dbt_s_run_operation_would_create() -> None:
+@pytest.fixture(scope="module")
+def dbt_ddl() -> dict[str, str]:
+    """The run-operation's CREATE TABLE statements, by table identifier."""
+    ddl = _dbt_ddl(f"s3://{BUCKET}/enriched")
+    statements = ["create external table" + part for part in ddl.split("create external table")[1:]]
+    return {
+        re.search(r"^create external table if not exists `\w+`\.`(\w+)`", s).group(1): s  # type: ignore[union-attr]
+        for s in statements
+    }
+
+
+@pytest.mark.parametrize("name", GLUE_TABLES)
+def test_the_glue_table_is_what_dbt_s_run_operation_would_create(name: str, dbt_ddl: dict[str, str]) -> None:
     """Same database, name, columns, location and partition projection as the dbt macro's DDL, so
     `dbt run-operation create_enriched_source_table` finds it there and has nothing to do."""
-    table = props("EnrichedMessagesTable")
-    ddl = _dbt_ddl(f"s3://{BUCKET}/enriched")
-    create = ddl[ddl.index("create external table") :]
+    table = props(GLUE_TABLES[name])
+    assert sorted(dbt_ddl) == sorted(f"enriched_{n}" for n in GLUE_TABLES)
+    create = dbt_ddl[table["TableInput"]["Name"]]
     assert re.search(r"create external table if not exists `(\w+)`\.`(\w+)`", create).groups() == (  # type: ignore[union-attr]
         props("GlueDatabase")["DatabaseInput"]["Name"],
         table["TableInput"]["Name"],
@@ -216,9 +248,9 @@ def test_the_glue_table_is_what_dbt_s_run_operation_would_create() -> None:
     columns = re.findall(r"^\s+`(\w+)` (\w+),?$", create.split("partitioned by")[0], re.MULTILINE)
     assert columns == [(c["Name"], c["Type"]) for c in table["TableInput"]["StorageDescriptor"]["Columns"]]
     assert (
-        re.search(r"location '([^']+)'", create).group(1)
+        re.search(r"location '([^']+)'", create).group(1)  # type: ignore[union-attr]
         == table["TableInput"]["StorageDescriptor"]["Location"]
-    )  # type: ignore[union-attr]
+    )
     properties = dict(re.findall(r"'([\w.]+)' = '([^']*)'", create.split("tblproperties")[1]))
     projection = {
         k: v for k, v in table["TableInput"]["Parameters"].items() if k not in ("EXTERNAL", "classification")
@@ -226,13 +258,14 @@ def test_the_glue_table_is_what_dbt_s_run_operation_would_create() -> None:
     assert properties == projection
 
 
-def test_the_glue_table_reads_parquet_from_the_enriched_prefix() -> None:
-    """External Parquet table over enriched/, partition projection on context_date (no MSCK REPAIR)."""
-    table = props("EnrichedMessagesTable")
+@pytest.mark.parametrize("name", GLUE_TABLES)
+def test_the_glue_table_reads_parquet_from_its_folder_of_the_enriched_prefix(name: str) -> None:
+    """External Parquet table over enriched/<table>/, projection on context_date (no MSCK REPAIR)."""
+    table = props(GLUE_TABLES[name])
     assert table["DatabaseName"] == "tgpipe_prod"
     descriptor = {k: v for k, v in table["TableInput"]["StorageDescriptor"].items() if k != "Columns"}
     assert descriptor == {
-        "Location": f"s3://{BUCKET}/enriched/",
+        "Location": f"s3://{BUCKET}/enriched/{name}/",
         "InputFormat": "org.apache.hadoop.hive.ql.io.parquet.MapredParquetInputFormat",
         "OutputFormat": "org.apache.hadoop.hive.ql.io.parquet.MapredParquetOutputFormat",
         "SerdeInfo": {
@@ -249,7 +282,7 @@ def test_the_glue_table_reads_parquet_from_the_enriched_prefix() -> None:
         "projection.context_date.range": "2020-01-01,NOW+1DAYS",
         "projection.context_date.interval": "1",
         "projection.context_date.interval.unit": "DAYS",
-        "storage.location.template": f"s3://{BUCKET}/enriched/context_date=${{context_date}}/",
+        "storage.location.template": f"s3://{BUCKET}/enriched/{name}/context_date=${{context_date}}/",
     }
 
 

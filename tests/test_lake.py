@@ -9,6 +9,7 @@ import pytest
 from etl.lake import (
     days_between,
     enriched_part_key,
+    enriched_partition,
     partition_prefix,
     quarantine_key,
     raw_key,
@@ -28,7 +29,10 @@ def test_day_partitions_of_both_lakes() -> None:
     """The raw and the enriched lake share one day folder; a day is given as a date or its ISO text."""
     assert partition_prefix(date(2026, 10, 5)) == "context_date=2026-10-05/"
     assert partition_prefix("2026-10-05") == "context_date=2026-10-05/"
-    assert enriched_part_key("2026-10-05") == "context_date=2026-10-05/part-00000.parquet"
+    assert (
+        enriched_part_key("reactions", "2026-10-05") == "reactions/context_date=2026-10-05/part-00000.parquet"
+    )
+    assert enriched_partition("messages", date(2026, 10, 5)) == "messages/context_date=2026-10-05/"
 
 
 @pytest.mark.parametrize(

@@ -72,21 +72,16 @@ def run_clean(paths: list[Path], code: str, env: dict[str, str], cwd: Path) -> d
 
 
 def test_the_layer_holds_only_the_etl_dependencies_for_python312_x86_64() -> None:
-    """Under python/: pyarrow and orjson as pinned, cp312 x86_64 modules, well under 250 MB unzipped."""
+    """Under python/: pyarrow as pinned, cp312 x86_64 modules, well under 250 MB unzipped."""
     built = layer()
     with zipfile.ZipFile(built.zip_path) as archive:
         names = archive.namelist()
         unzipped = sum(info.file_size for info in archive.infolist())
     assert {name.split("/")[0] for name in names} == {"python"}
-    assert {name.split("/")[1] for name in names} == {
-        "orjson",
-        "orjson-3.13.0.dist-info",
-        "pyarrow",
-        "pyarrow-26.0.1.dist-info",
-    }
+    assert {name.split("/")[1] for name in names} == {"pyarrow", "pyarrow-26.0.1.dist-info"}
     extensions = {Path(name).name.split(".", 1)[1] for name in names if ".cpython-" in name}
     assert extensions == {"cpython-312-x86_64-linux-gnu.so"}
-    assert built.packages == {"orjson": "3.13.0", "pyarrow": "26.0.1"}
+    assert built.packages == {"pyarrow": "26.0.1"}
     assert (built.unzipped_bytes, built.zip_bytes, built.files) == (
         unzipped,
         built.zip_path.stat().st_size,
@@ -122,6 +117,21 @@ def test_the_layer_pins_exactly_the_etl_extra() -> None:
     pinned = {req.name: req.version for req in infra("build_layer").read_requirements()}
     assert set(pinned) == set(wanted)
     assert {name: version in wanted[name] for name, version in pinned.items()} == dict.fromkeys(pinned, True)
+
+
+def test_the_functions_pin_what_they_import_and_lambda_lacks() -> None:
+    """function-requirements.txt pins orjson, a base dependency of pyproject.toml, inside its range; the
+    other base dependencies are the runtime's SDK or the CLI's, which no function imports."""
+    from packaging.requirements import Requirement
+
+    base = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["dependencies"]
+    wanted = {Requirement(text).name: Requirement(text).specifier for text in base}
+    build_layer = infra("build_layer")
+    pins = build_layer.read_requirements(build_layer.FUNCTION_REQUIREMENTS)
+    pinned = {req.name: req.version for req in pins}
+    assert pinned == {"orjson": "3.13.0"}
+    assert pinned["orjson"] in wanted["orjson"]
+    assert set(wanted) - set(pinned) == {"boto3", "click", "ijson", "tqdm"}
 
 
 def test_an_unchanged_layer_is_not_rebuilt() -> None:
@@ -173,7 +183,8 @@ def test_a_module_whose_library_was_removed_fails_the_build(tmp_path: Path) -> N
 
 
 def test_chalice_package_runs_offline_and_the_zip_carries_no_pyarrow(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Only AWS_DEFAULT_REGION set: the deployment zip is app.py, Chalice's runtime and etl/, small."""
+    """Only AWS_DEFAULT_REGION set: the deployment zip is app.py, Chalice's runtime, etl/ and the pinned
+    orjson wheel's files, small."""
     for name in [n for n in os.environ if n.startswith("AWS_")]:
         monkeypatch.delenv(name)
     monkeypatch.setenv("AWS_DEFAULT_REGION", "eu-west-1")
@@ -186,8 +197,12 @@ def test_chalice_package_runs_offline_and_the_zip_carries_no_pyarrow(monkeypatch
         for p in (ROOT / "etl").rglob("*")
         if p.is_file() and "__pycache__" not in p.parts
     )
-    assert names == sorted(["app.py", "chalice/__init__.py", "chalice/app.py", *etl_modules])
-    assert result.sizes()["deployment_zip_bytes"] < 256 * 1024
+    (wheel,) = package.function_wheels()
+    with zipfile.ZipFile(wheel) as archive:
+        orjson_files = [name for name in archive.namelist() if not name.endswith("/")]
+    assert {name.split("/")[0] for name in orjson_files} == {"orjson", "orjson-3.13.0.dist-info"}
+    assert names == sorted(["app.py", "chalice/__init__.py", "chalice/app.py", *etl_modules, *orjson_files])
+    assert result.sizes()["deployment_zip_bytes"] < 512 * 1024
     assert (
         json.loads(result.template.read_text())["Resources"]["EtlDaily"]["Properties"]["Runtime"]
         == "python3.12"
@@ -248,7 +263,7 @@ def test_the_packaged_webhook_runs_with_only_what_lambda_provides(
     task_root: Path, lambda_runtime: Path, tmp_path: Path
 ) -> None:
     """/var/task + the runtime's SDK, no site-packages: the handler answers an API Gateway event, stores
-    the update byte-exact, and never loads pyarrow, orjson or numpy."""
+    the update byte-exact, reads it with the zip's orjson, and never loads pyarrow or numpy."""
     body = update_bytes("message_text")
     code = f"""
 import json, sys
@@ -259,7 +274,8 @@ print(json.dumps({{
     "body": response["body"],
     "app": app.__file__,
     "chalice": sys.modules["chalice"].__file__,
-    "heavy": sorted(m for m in sys.modules if m.split(".")[0] in ("pyarrow", "orjson", "numpy")),
+    "heavy": sorted(m for m in sys.modules if m.split(".")[0] in ("pyarrow", "numpy")),
+    "orjson": sys.modules["orjson"].__file__,
     "site": "site" in sys.modules,
 }}))
 """
@@ -271,6 +287,7 @@ print(json.dumps({{
         "app": str(task_root / "app.py"),
         "chalice": str(task_root / "chalice" / "__init__.py"),
         "heavy": [],
+        "orjson": str(task_root / "orjson" / "__init__.py"),
         "site": False,
     }
     stored = list(tmp_path.glob("context_date=*/*.json"))
@@ -280,8 +297,8 @@ print(json.dumps({{
 def test_the_packaged_etl_runs_with_the_layer(
     task_root: Path, layer_root: Path, lambda_runtime: Path, tmp_path: Path
 ) -> None:
-    """/var/task + /opt/python + the SDK: the scheduled handler imports pyarrow and orjson from the
-    layer and writes the day's Parquet partition."""
+    """/var/task + /opt/python + the SDK: the scheduled handler imports pyarrow from the layer and orjson
+    from the zip, and writes the day's Parquet partition."""
     raw, enriched = tmp_path / "raw", tmp_path / "enriched"
     day = raw / "context_date=2026-10-05"
     day.mkdir(parents=True)
@@ -304,7 +321,7 @@ import json, sys
 import app
 summary = app.etl_daily({event!r}, None)
 import pyarrow.parquet as pq, orjson
-table = pq.read_table({str(enriched / "context_date=2026-10-05" / "part-00000.parquet")!r})
+table = pq.read_table({str(enriched / "messages" / "context_date=2026-10-05" / "part-00000.parquet")!r})
 print(json.dumps({{
     "objects": summary["objects"], "rows": summary["rows"], "date": str(summary["date"]),
     "read_back": table.num_rows, "kinds": sorted(table.column("update_kind").to_pylist()),
@@ -316,12 +333,12 @@ print(json.dumps({{
     result = run_clean([task_root, layer_root / "python", lambda_runtime], code, env, cwd=tmp_path)
     assert result == {
         "objects": 3,
-        "rows": 3,
+        "rows": {"messages": 3, "reactions": 0, "member_events": 0, "message_entities": 0},
         "date": "2026-10-05",
         "read_back": 3,
         "kinds": ["edited_message", "message", "message"],
         "pyarrow": str(layer_root / "python" / "pyarrow" / "__init__.py"),
-        "orjson": str(layer_root / "python" / "orjson" / "__init__.py"),
+        "orjson": str(task_root / "orjson" / "__init__.py"),
         "numpy": False,
     }
 

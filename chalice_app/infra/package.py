@@ -10,8 +10,8 @@ output folder, ready for ``aws cloudformation package`` / ``deploy``. With ``--d
 ``data.json`` instead: data.yaml alone, for the `chalice deploy` path (buckets and layer first).
 
 Runs offline: the webhook's requirements.txt holds nothing Lambda lacks, so Chalice installs nothing;
-only the first build downloads the pinned wheels (layer and functions) into build/wheels/. Must run on Python 3.12 (Chalice packages
-for the interpreter it runs on; the functions' runtime is python3.12).
+only the first build downloads the pinned wheels (layer and functions) into build/wheels/. Must run
+on Python 3.12 (Chalice packages for the interpreter it runs on; the functions' runtime is python3.12).
 """
 
 from __future__ import annotations

@@ -36,7 +36,12 @@ __all__ = [
     "to_bytes",
 ]
 
-DEMO_CHAT: dict[str, Any] = {"id": -1001000000001, "title": "Comunidade tgpipe 🇧🇷", "type": "supergroup"}
+DEMO_CHAT: dict[str, Any] = {
+    "id": -1001000000001,
+    "title": "Comunidade tgpipe 🇧🇷",
+    "type": "supergroup",
+    "is_forum": True,
+}
 OTHER_CHAT: dict[str, Any] = {"id": -1001000000999, "title": "Outro grupo", "type": "supergroup"}
 BUSY_CHAT: dict[str, Any] = {
     "id": -1001234567890,
@@ -57,6 +62,23 @@ NEWCOMERS = [
     {"id": 1007, "is_bot": False, "first_name": "Gabi", "username": "gabi"},
     {"id": 1008, "is_bot": False, "first_name": "Hugo"},
 ]
+SPAMMER = {"id": 1099, "is_bot": False, "first_name": "Promo", "username": "promo_crypto_x"}
+ADMIN = USERS[0]  # Ana runs the demo group: she creates its topics, approves requests and bans
+# The demo group's forum topics (the first message of each is its forum_topic_created service message).
+TOPICS = (("Boletos e Pix", 7322096), ("Instalação", 16766590), ("Avisos", 13338331))
+_INVITE_LINKS = {  # how newcomers arrive: a named invite link, or a link that asks an admin first
+    "link": {
+        "invite_link": "https://t.me/+dEm0S1teL1nk",
+        "name": "Site oficial",
+        "creates_join_request": False,
+    },
+    "request": {
+        "invite_link": "https://t.me/+dEm0ReqL1nk",
+        "name": "Pedido de entrada",
+        "creates_join_request": True,
+    },
+}
+REACTIONS = ("👍", "❤", "🔥", "😂", "🎉")
 QUESTIONS = [
     "Alguém sabe como emitir a segunda via do boleto? 🙏",
     "Como faço para redefinir a senha do app?",
@@ -472,6 +494,8 @@ class _Conversation:
         self.newcomers = list(NEWCOMERS)
         self.seq = 0  # tie-breaker of the event heap
         self.last_date = 0
+        self.topics: list[int] = []  # the message ids of the forum topics, once created
+        self.days = 0
 
     def deliver(self, name: str, update: dict[str, Any], expect: str = "stored") -> None:
         self.deliveries.append(Delivery(name, to_bytes(update), expect=expect))
@@ -483,6 +507,68 @@ class _Conversation:
         self.deliver(next(iter(content), "message"), sent.body)
         return sent
 
+    def other(self, when: datetime, kind: str, payload: dict[str, Any]) -> None:
+        """An update without a Message (a reaction, a membership change), delivered now."""
+        self.last_date = max(self.last_date, epoch(when))
+        self.deliver(kind, self.traffic.other(when, kind, payload))
+
+    def _topic(self) -> dict[str, Any]:
+        """Where the next message goes: a forum topic (about half of them) or the general chat."""
+        if not self.topics or self.rnd.random() < 0.5:
+            return {}
+        return {"message_thread_id": self.rnd.choice(self.topics), "is_topic_message": True}
+
+    def _create_topics(self, day: date) -> None:
+        zone = self.traffic.zone
+        for minute, (name, color) in enumerate(TOPICS):
+            when = datetime(day.year, day.month, day.day, 7, minute, tzinfo=zone)
+            thread = self.traffic.message_ids[DEMO_CHAT["id"]] + 1
+            created = {"name": name, "icon_color": color}
+            self.message(
+                when, ADMIN, forum_topic_created=created, message_thread_id=thread, is_topic_message=True
+            )
+            self.topics.append(thread)
+
+    def _react(
+        self, when: datetime, user: dict[str, Any], target: Sent, emoji: str, *, remove: bool = False
+    ) -> None:
+        """``user`` adds ``emoji`` to ``target`` (or takes it back)."""
+        chosen = [{"type": "emoji", "emoji": emoji}]
+        payload = {
+            "chat": DEMO_CHAT,
+            "message_id": target.message_id,
+            "user": user,
+            "date": epoch(when),
+            "old_reaction": chosen if remove else [],
+            "new_reaction": [] if remove else chosen,
+        }
+        self.other(when, "message_reaction", payload)
+
+    def _maybe_react(
+        self, later: list[_Scheduled], sent: Sent, by: list[dict[str, Any]], chance: float
+    ) -> None:
+        """Sometimes, a few minutes after ``sent``, someone of ``by`` reacts; now and then takes it back."""
+        rnd = self.rnd
+        if rnd.random() >= chance:
+            return
+        user, emoji = rnd.choice(by), rnd.choice(REACTIONS)
+        at = sent.sent + timedelta(minutes=rnd.randint(1, 20))
+        self._schedule(later, at, functools.partial(self._react, at, user, sent, emoji))
+        if rnd.random() < 0.1:
+            back = at + timedelta(minutes=rnd.randint(1, 30))
+            self._schedule(later, back, functools.partial(self._react, back, user, sent, emoji, remove=True))
+
+    def _answer(
+        self, later: list[_Scheduled], at: datetime, helper: dict[str, Any], q: int, question: Sent
+    ) -> None:
+        """The answer, in the question's topic; the asker often thanks it with a reaction."""
+        thread = {
+            k: question.message[k] for k in ("message_thread_id", "is_topic_message") if k in question.message
+        }
+        answer = self.message(at, helper, text=ANSWERS[q], reply_to_message=question.message, **thread)
+        if question.user is not None:
+            self._maybe_react(later, answer, [question.user], 0.6)
+
     def day(self, day: date) -> None:
         """One day of the group, delivered in time order (answers and edits come when they happen)."""
         rnd, zone = self.rnd, self.traffic.zone
@@ -493,6 +579,8 @@ class _Conversation:
             for _ in range(rnd.randint(35, 60))
         )
         later: list[_Scheduled] = []  # a heap of scheduled events
+        if not self.topics:
+            self._create_topics(day)
         self._membership(day, later)
         for when in times:
             while later and later[0][0] <= when:
@@ -500,6 +588,7 @@ class _Conversation:
             self._event(when, later)
         while later:
             heapq.heappop(later)[2]()
+        self.days += 1
 
     def _event(self, when: datetime, later: list[_Scheduled]) -> None:
         rnd = self.rnd
@@ -507,21 +596,18 @@ class _Conversation:
         roll = rnd.random()
         if roll < 0.25:
             q = rnd.randrange(len(QUESTIONS))
-            question = self.message(when, asker, text=QUESTIONS[q])
+            question = self.message(when, asker, text=QUESTIONS[q], **self._topic())
             if rnd.random() < 0.75:  # most questions get an answer, some minutes later
                 helper = rnd.choice([u for u in self.members if u is not asker])
                 at = when + timedelta(minutes=rnd.choice([1, 2, 4, 7, 15, 30, 55]))
-                answer = functools.partial(
-                    self.message, at, helper, text=ANSWERS[q], reply_to_message=question.message
-                )
-                self._schedule(later, at, answer)
+                self._schedule(later, at, functools.partial(self._answer, later, at, helper, q, question))
         elif roll < 0.33:
             command = rnd.choice(COMMANDS)
             length = len(command.encode("utf-16-le")) // 2
             entities = [{"offset": 0, "length": length, "type": "bot_command"}]
-            self.message(when, asker, text=command, entities=entities)
+            self.message(when, asker, text=command, entities=entities, **self._topic())
         elif roll < 0.43:
-            self._media(when, asker)
+            self._maybe_react(later, self._media(when, asker), self.members, 0.3)
         elif roll < 0.48:
             sent = self.message(when, asker, text="Reunião amanhã às 10h")
             edit_at = when + timedelta(minutes=2)
@@ -534,9 +620,10 @@ class _Conversation:
             origin = {"type": "hidden_user", "sender_user_name": "Canal X", "date": epoch(when) - 86_400}
             self.message(when, asker, text="Olha isso", forward_origin=origin)
         else:
-            self.message(when, asker, text=rnd.choice(CHATTER))
+            chatter = self.message(when, asker, text=rnd.choice(CHATTER), **self._topic())
+            self._maybe_react(later, chatter, [u for u in self.members if u is not asker], 0.25)
 
-    def _media(self, when: datetime, user: dict[str, Any]) -> None:
+    def _media(self, when: datetime, user: dict[str, Any]) -> Sent:
         rnd, n = self.rnd, self.traffic.message_ids[DEMO_CHAT["id"]]
         file = {"file_id": f"demo-file-{n}", "file_unique_id": f"demo-u-{n}"}
         kind = rnd.choice(["photo", "sticker", "voice", "document", "animation", "location", "poll", "video"])
@@ -560,7 +647,7 @@ class _Conversation:
             },
             "video": {"video": {**file, "width": 1920, "height": 1080, "duration": 12}, "caption": "demo"},
         }
-        self.message(when, user, **options[kind])
+        return self.message(when, user, **options[kind], **self._topic())
 
     def _schedule(self, later: list[_Scheduled], at: datetime, event: Callable[[], object]) -> None:
         self.seq += 1
@@ -568,18 +655,86 @@ class _Conversation:
         heapq.heappush(later, item)
 
     def _membership(self, day: date, later: list[_Scheduled]) -> None:
-        """Someone joins (and says hello) or leaves, at some time of the day."""
+        """Someone joins (and says hello) or leaves, at some time of the day; on the fourth day a
+        spammer joins, posts an ad and is banned."""
         rnd, zone = self.rnd, self.traffic.zone
         when = datetime(day.year, day.month, day.day, rnd.randint(8, 22), rnd.randrange(60), tzinfo=zone)
         if self.newcomers and rnd.random() < 0.6:
-            self._schedule(later, when, functools.partial(self._join, when, self.newcomers.pop(0)))
+            user = self.newcomers.pop(0)
+            how = "link" if user is NEWCOMERS[0] else "request"
+            self._schedule(later, when, functools.partial(self._arrive, later, when, user, how))
         elif len(self.members) > 5 and rnd.random() < 0.3:
             self._schedule(later, when, functools.partial(self._leave, when, self.members[-1]))
+        if self.days == 3:
+            at = datetime(day.year, day.month, day.day, 13, 5, tzinfo=zone)
+            self._schedule(later, at, functools.partial(self._spam, later, at))
 
-    def _join(self, when: datetime, user: dict[str, Any]) -> None:
+    def _member_change(
+        self,
+        when: datetime,
+        user: dict[str, Any],
+        old: str,
+        new: str,
+        *,
+        actor: dict[str, Any] | None = None,
+        **extra: Any,
+    ) -> None:
+        """A chat_member update: ``user`` goes from ``old`` to ``new`` (by ``actor``, else themselves)."""
+        payload = {
+            "chat": DEMO_CHAT,
+            "from": actor or user,
+            "date": epoch(when),
+            "old_chat_member": {"user": user, "status": old},
+            "new_chat_member": {
+                "user": user,
+                "status": new,
+                **({"until_date": 0} if new == "kicked" else {}),
+            },
+            **extra,
+        }
+        self.other(when, "chat_member", payload)
+
+    def _link(self, how: str) -> dict[str, Any]:
+        return {**_INVITE_LINKS[how], "creator": ADMIN, "is_primary": False, "is_revoked": False}
+
+    def _arrive(self, later: list[_Scheduled], when: datetime, user: dict[str, Any], how: str) -> None:
+        """Through a named invite link (joins at once), or a join request an admin approves later."""
+        if how == "link":
+            self._member_change(when, user, "left", "member", invite_link=self._link(how))
+            self._join(when, user)
+            return
+        request = {
+            "chat": DEMO_CHAT,
+            "from": user,
+            "user_chat_id": user["id"],
+            "date": epoch(when),
+            "bio": "dev",
+            "invite_link": self._link(how),
+        }
+        self.other(when, "chat_join_request", request)
+        approved = when + timedelta(minutes=25)
+
+        def approve() -> None:
+            self._member_change(approved, user, "left", "member", actor=ADMIN, via_join_request=True)
+            self._join(approved, user)
+
+        self._schedule(later, approved, approve)
+
+    def _spam(self, later: list[_Scheduled], when: datetime) -> None:
+        self._join(when, SPAMMER, hello="Ganhe 500% ao mês 🚀🚀 chama no privado")
+        banned = when + timedelta(minutes=3)
+        self._schedule(later, banned, functools.partial(self._ban, banned, SPAMMER))
+
+    def _ban(self, when: datetime, user: dict[str, Any]) -> None:
+        self.members.remove(user)
+        self._member_change(when, user, "member", "kicked", actor=ADMIN)
+
+    def _join(
+        self, when: datetime, user: dict[str, Any], hello: str = "Oi pessoal, cheguei agora 👋"
+    ) -> None:
         self.members.append(user)
         self.message(when, user, new_chat_members=[user])
-        self.message(when + timedelta(minutes=1), user, text="Oi pessoal, cheguei agora 👋")
+        self.message(when + timedelta(minutes=1), user, text=hello)
 
     def _leave(self, when: datetime, user: dict[str, Any]) -> None:
         self.members.remove(user)

@@ -19,8 +19,8 @@ from typing import TypeVar
 import pyarrow as pa
 
 from ..telegram.update import MalformedUpdate, decode
-from .enrich import Row, to_row
-from .schema import to_record_batch
+from .enrich import Tables, enrich
+from .schema import TABLES, to_record_batch
 
 __all__ = ["CHUNK_OBJECTS", "Chunk", "batched", "enrich_chunk"]
 
@@ -35,19 +35,21 @@ T = TypeVar("T")
 class Chunk:
     """What one chunk of raw objects gave."""
 
-    batch: pa.RecordBatch  # the rows, update ids unique within the chunk
+    batches: dict[str, pa.RecordBatch]  # per table; update ids unique within the chunk
+    update_ids: list[int] = field(default_factory=list)  # every update read, whatever its kind
     objects: int = 0
     duplicates: int = 0
-    skipped: Counter[str] = field(default_factory=Counter)  # updates without a Message, by kind
+    skipped: Counter[str] = field(default_factory=Counter)  # kinds no table holds, by kind
     degraded: Counter[str] = field(default_factory=Counter)  # fields nulled, by name
     bad: list[tuple[str, str]] = field(default_factory=list)  # (key, reason): never the content
 
 
 def enrich_chunk(objects: Iterable[tuple[str, bytes]], processed_at: pa.Scalar) -> Chunk:
-    """Parse and enrich ``(key, bytes)`` pairs into one record batch."""
-    loads, enrich = decode, to_row
-    rows: list[Row] = []
+    """Parse and enrich ``(key, bytes)`` pairs into one record batch per table."""
+    loads = decode
+    tables = Tables()
     seen: set[int] = set()
+    ids: list[int] = []
     skipped: Counter[str] = Counter()
     degraded: Counter[str] = Counter()
     bad: list[tuple[str, str]] = []
@@ -55,18 +57,21 @@ def enrich_chunk(objects: Iterable[tuple[str, bytes]], processed_at: pa.Scalar) 
     for key, body in objects:
         count += 1
         try:
-            row = enrich(loads(body), degraded)
+            update = loads(body)
+            update_id = update.get("update_id") if type(update) is dict else None
+            if type(update_id) is int and update_id in seen:
+                duplicates += 1
+                continue
+            update_id, kind = enrich(update, tables, degraded)
         except MalformedUpdate as exc:
             bad.append((key, str(exc)))
             continue
-        if isinstance(row, str):
-            skipped[row] += 1
-        elif row.update_id in seen:
-            duplicates += 1
-        else:
-            seen.add(row.update_id)
-            rows.append(row)
-    return Chunk(to_record_batch(rows, processed_at), count, duplicates, skipped, degraded, bad)
+        seen.add(update_id)
+        ids.append(update_id)
+        if kind is not None:
+            skipped[kind] += 1
+    batches = {t.name: to_record_batch(t, getattr(tables, t.name), processed_at) for t in TABLES}
+    return Chunk(batches, ids, count, duplicates, skipped, degraded, bad)
 
 
 def batched(items: Iterable[T], size: int) -> Iterator[list[T]]:

@@ -1,15 +1,24 @@
-"""One raw update -> one enriched row: the per-item work of the daily ETL (no pyarrow here).
+"""One raw update -> its rows in every table of the enriched lake: the per-item work of the daily ETL
+(no pyarrow here).
 
-:func:`to_row` reads an update with the one parser of the update shape
-(:func:`etl.telegram.update.read_update`) and returns a :class:`Row` for the kinds that carry a
-Message, or the name of any other kind (to be counted as skipped). It reads tolerantly, because
-Telegram adds fields every few months and old payloads and exports lack fields required today:
+:func:`enrich` reads an update with the one parser of the update shape
+(:func:`etl.telegram.update.read_update`) and appends its rows to :class:`Tables`: a message
+(:func:`message_row`) gives a ``messages`` row and the rows of its entities
+(:mod:`etl.transform.entities`); a service message that adds or removes members, and the
+membership and reaction updates, give ``member_events`` and ``reactions`` rows
+(:mod:`etl.transform.events`). Any other kind gives no row and is counted by its name. It reads
+tolerantly, because Telegram adds fields every few months and old payloads and exports lack fields
+required today:
 
 * what identifies a message (``update_id``, ``message_id``, ``chat.id``, ``date``) must be there,
   else the update is :class:`~etl.telegram.update.MalformedUpdate` and the object is a bad object;
 * any other field that is missing where the Bot API requires it (``chat.type``, ``from.id``,
   ``from.is_bot``, ``from.first_name``) or is not shaped as documented becomes null, and its name
   is counted as *degraded* (``chat_type`` falls back to what the chat id implies); the row is kept.
+
+``message_type`` is ``text``, the media kind, the name of a newer content kind (``checklist``,
+``giveaway``, ``paid_media``, ``story``, ``game``, ``invoice``...), ``service`` for a known service
+field (``service_kind`` names it), and ``other media`` for content this reader does not know yet.
 
 It runs once per update, 100,000s of times a day, so the common path is flat: dictionary look-ups and
 one validity expression; only a row that fails it takes the slow path that finds what to null.
@@ -18,17 +27,33 @@ one validity expression; only a row that fails it takes the slow path that finds
 from __future__ import annotations
 
 from collections import Counter
+from dataclasses import dataclass, field
 from typing import Any, Final, NamedTuple
 
 from ..telegram.update import INT64_MAX, INT64_MIN, MESSAGE_KINDS, read_update
+from .entities import EntityRow, bot_command_of, entity_rows, utf16_slice
+from .events import (
+    MEMBER_KINDS,
+    REACTION_KINDS,
+    MemberEventRow,
+    ReactionRow,
+    member_event_rows,
+    reaction_rows,
+    service_member_rows,
+)
 
 __all__ = [
+    "CONTENT_KINDS",
     "MEDIA_TYPES",
     "MESSAGE_KINDS",
-    "OTHER_MEDIA",
+    "SERVICE_FIELDS",
     "Row",
+    "Tables",
     "bot_command",
+    "enrich",
+    "message_row",
     "message_type",
+    "service_kind",
     "to_row",
     "utf16_slice",
 ]
@@ -50,8 +75,59 @@ MEDIA_TYPES: Final = (
     "poll",
     "dice",
 )
-# Content that is neither text, nor one of the media above, nor a service message.
-OTHER_MEDIA: Final = ("game", "invoice", "story", "paid_media", "giveaway", "giveaway_winners", "checklist")
+# Newer content kinds, each typed by its own name.
+CONTENT_KINDS: Final = ("checklist", "giveaway", "giveaway_winners", "paid_media", "story", "game", "invoice")
+# Fields that make a message a service message (Bot API 9), in order of precedence.
+SERVICE_FIELDS: Final = (
+    "new_chat_members",
+    "left_chat_member",
+    "new_chat_title",
+    "new_chat_photo",
+    "delete_chat_photo",
+    "group_chat_created",
+    "supergroup_chat_created",
+    "channel_chat_created",
+    "message_auto_delete_timer_changed",
+    "migrate_to_chat_id",
+    "migrate_from_chat_id",
+    "pinned_message",
+    "forum_topic_created",
+    "forum_topic_edited",
+    "forum_topic_closed",
+    "forum_topic_reopened",
+    "general_forum_topic_hidden",
+    "general_forum_topic_unhidden",
+    "video_chat_scheduled",
+    "video_chat_started",
+    "video_chat_ended",
+    "video_chat_participants_invited",
+    "successful_payment",
+    "refunded_payment",
+    "users_shared",
+    "user_shared",
+    "chat_shared",
+    "gift",
+    "unique_gift",
+    "connected_website",
+    "write_access_allowed",
+    "passport_data",
+    "proximity_alert_triggered",
+    "boost_added",
+    "chat_background_set",
+    "checklist_tasks_done",
+    "checklist_tasks_added",
+    "direct_message_price_changed",
+    "paid_message_price_changed",
+    "giveaway_created",
+    "giveaway_completed",
+    "suggested_post_approved",
+    "suggested_post_approval_failed",
+    "suggested_post_declined",
+    "suggested_post_paid",
+    "suggested_post_refunded",
+    "web_app_data",
+)
+_SERVICE_SET: Final = frozenset(SERVICE_FIELDS)
 OTHER_MEDIA_TYPE: Final = "other media"
 SERVICE_TYPE: Final = "service"
 # Bot API ids of channels and supergroups are -(10**12 + n): "-100n".
@@ -84,6 +160,24 @@ class Row(NamedTuple):
     bot_command: str | None
     new_chat_members_count: int | None
     left_chat_member_id: int | None
+    service_kind: str | None
+    topic_name: str | None
+    migrate_to_chat_id: int | None
+    migrate_from_chat_id: int | None
+    media_group_id: str | None
+    via_bot_id: int | None
+    quote_text: str | None
+    entity_count: int
+
+
+@dataclass
+class Tables:
+    """The rows of some updates, per table (what one chunk of raw objects gives)."""
+
+    messages: list[Row] = field(default_factory=list)
+    reactions: list[ReactionRow] = field(default_factory=list)
+    member_events: list[MemberEventRow] = field(default_factory=list)
+    message_entities: list[EntityRow] = field(default_factory=list)
 
 
 # Fields that may be null, where each comes from, and what it must be when present.
@@ -100,22 +194,76 @@ _OPTIONAL: Final = (
     ("reply_to_message_id", "reply_to_message.message_id", int),
     ("message_thread_id", "message_thread_id", int),
     ("left_chat_member_id", "left_chat_member.id", int),
+    ("topic_name", "forum_topic.name", str),
+    ("migrate_to_chat_id", "migrate_to_chat_id", int),
+    ("migrate_from_chat_id", "migrate_from_chat_id", int),
+    ("media_group_id", "media_group_id", str),
+    ("via_bot_id", "via_bot.id", int),
+    ("quote_text", "quote.text", str),
 )
 # Fields of a sender the Bot API always sends: missing, they are degraded too.
 _SENDER_REQUIRED: Final = ("from_id", "from_is_bot", "from_first_name")
 _MISSING: Final = object()
 
 
-def to_row(update: Any, degraded: Counter[str] | None = None) -> Row | str:
-    """The enriched row of an update carrying a Message, else the update's kind (``my_chat_member``...).
+def enrich(update: Any, tables: Tables, degraded: Counter[str] | None = None) -> tuple[int, str | None]:
+    """Append the rows of one decoded update to ``tables``; returns its update id and, for a kind no
+    table holds, that kind (to be counted as skipped).
 
     Raises :class:`~etl.telegram.update.MalformedUpdate` when the value is not an update or its
     message lacks what identifies it; counts the name of every field it had to null in ``degraded``."""
     parsed = read_update(update)
-    kind = parsed.kind
-    if kind not in MESSAGE_KINDS:
-        return kind
-    msg: dict[str, Any] = parsed.payload
+    kind, update_id = parsed.kind, parsed.update_id
+    if kind in MESSAGE_KINDS:
+        msg: dict[str, Any] = parsed.payload
+        row = message_row(update_id, kind, msg, degraded)
+        tables.messages.append(row)
+        if "entities" in msg:
+            entity_rows(
+                update_id,
+                kind,
+                row.chat_id,
+                row.message_id,
+                msg.get("text"),
+                msg["entities"],
+                False,
+                tables.message_entities,
+                degraded,
+            )
+        if "caption_entities" in msg:
+            entity_rows(
+                update_id,
+                kind,
+                row.chat_id,
+                row.message_id,
+                msg.get("caption"),
+                msg["caption_entities"],
+                True,
+                tables.message_entities,
+                degraded,
+            )
+        if kind == "message" and ("new_chat_members" in msg or "left_chat_member" in msg):
+            service_member_rows(update_id, row.chat_id, row.date, msg, tables.member_events, degraded)
+        return update_id, None
+    if kind in REACTION_KINDS:
+        reaction_rows(update_id, kind, parsed.payload, tables.reactions, degraded)
+        return update_id, None
+    if kind in MEMBER_KINDS:
+        member_event_rows(update_id, kind, parsed.payload, tables.member_events, degraded)
+        return update_id, None
+    return update_id, kind
+
+
+def to_row(update: Any, degraded: Counter[str] | None = None) -> Row | str:
+    """The ``messages`` row of an update carrying a Message, else the update's kind."""
+    parsed = read_update(update)
+    if parsed.kind not in MESSAGE_KINDS:
+        return parsed.kind
+    return message_row(parsed.update_id, parsed.kind, parsed.payload, degraded)
+
+
+def message_row(update_id: int, kind: str, msg: dict[str, Any], degraded: Counter[str] | None = None) -> Row:
+    """The ``messages`` row of a Message that :func:`~etl.telegram.update.read_update` accepted."""
     get = msg.get
     chat: dict[str, Any] = msg["chat"]
 
@@ -164,11 +312,31 @@ def to_row(update: Any, degraded: Counter[str] | None = None) -> Row | str:
     chat_title = chat.get("title")
     edit_date = get("edit_date")
     thread_id = get("message_thread_id")
+    typed = message_type(msg)
+    service = service_kind(msg) if typed == SERVICE_TYPE else None
+    topic_name = migrate_to = migrate_from = media_group_id = via_bot_id = quote_text = None
+    if service is not None:
+        if service in ("forum_topic_created", "forum_topic_edited"):
+            topic = msg[service]
+            topic_name = topic.get("name") if type(topic) is dict else _WRONG
+        migrate_to, migrate_from = get("migrate_to_chat_id"), get("migrate_from_chat_id")
+    if "media_group_id" in msg:
+        media_group_id = msg["media_group_id"]
+    if "via_bot" in msg:
+        via_bot_id, ok = _id_of(msg["via_bot"], "id")
+        shapes_ok = shapes_ok and ok
+    if "quote" in msg:
+        quote_text, ok = _id_of(msg["quote"], "text")
+        shapes_ok = shapes_ok and ok
+    entity_count = 0
+    for name in ("entities", "caption_entities"):
+        if name in msg and type(msg[name]) is list:
+            entity_count += len(msg[name])
     values = [
-        parsed.update_id,
+        update_id,
         kind,
         msg["message_id"],
-        parsed.chat_id,
+        chat["id"],
         chat_type,
         chat_title,
         from_id,
@@ -178,7 +346,7 @@ def to_row(update: Any, degraded: Counter[str] | None = None) -> Row | str:
         sender_chat_id,
         msg["date"],
         edit_date,
-        message_type(msg),
+        typed,
         text,
         caption,
         reply_to_message_id,
@@ -191,6 +359,14 @@ def to_row(update: Any, degraded: Counter[str] | None = None) -> Row | str:
         command,
         new_chat_members_count,
         left_chat_member_id,
+        service,
+        topic_name,
+        migrate_to,
+        migrate_from,
+        media_group_id,
+        via_bot_id,
+        quote_text,
+        entity_count,
     ]
     # One flat expression (this runs for every update): the common, well-formed message.
     if not (
@@ -214,6 +390,17 @@ def to_row(update: Any, degraded: Counter[str] | None = None) -> Row | str:
         and _valid_int(sender_chat_id)
         and _valid_int(reply_to_message_id)
         and _valid_int(left_chat_member_id)
+        and (
+            service is None
+            or (
+                (topic_name is None or type(topic_name) is str)
+                and _valid_int(migrate_to)
+                and _valid_int(migrate_from)
+            )
+        )
+        and (media_group_id is None or type(media_group_id) is str)
+        and _valid_int(via_bot_id)
+        and (quote_text is None or type(quote_text) is str)
     ):
         _degrade(values, msg, kind, has_sender, degraded)
     row: Row = _new_row(Row, values)
@@ -221,6 +408,7 @@ def to_row(update: Any, degraded: Counter[str] | None = None) -> Row | str:
 
 
 _new_row = tuple.__new__  # builds a Row without NamedTuple's Python-level __new__ (hot path)
+_WRONG: Final = object()  # a value that is not what the Bot API documents (nulled by _degrade)
 _INDEX: Final = {name: i for i, name in enumerate(Row._fields)}
 
 
@@ -259,7 +447,7 @@ def _degrade(
     sender = msg.get("from")
     if has_sender and type(sender) is not dict:
         names.append("from")
-    for name in ("sender_chat", "reply_to_message", "left_chat_member"):
+    for name in ("sender_chat", "reply_to_message", "left_chat_member", "via_bot", "quote"):
         if name in msg and type(msg[name]) is not dict:
             names.append(name)
     if "new_chat_members" in msg and type(msg["new_chat_members"]) is not list:
@@ -286,16 +474,27 @@ def _implied_chat_type(chat_id: int, kind: str) -> str:
 
 
 def message_type(msg: dict[str, Any]) -> str:
-    """``text``, the first media kind present (see :data:`MEDIA_TYPES`), ``other media`` or ``service``."""
+    """``text``, the first media kind present (see :data:`MEDIA_TYPES`), a newer content kind,
+    ``service`` for a known service field, or ``other media`` for content not known here."""
     if "text" in msg:
         return "text"
     for name in MEDIA_TYPES:
         if name in msg:
             return name
-    for name in OTHER_MEDIA:
+    for name in CONTENT_KINDS:
         if name in msg:
-            return OTHER_MEDIA_TYPE
-    return SERVICE_TYPE
+            return name
+    if not _SERVICE_SET.isdisjoint(msg):
+        return SERVICE_TYPE
+    return OTHER_MEDIA_TYPE
+
+
+def service_kind(msg: dict[str, Any]) -> str | None:
+    """The service field a service message carries (the first of :data:`SERVICE_FIELDS`)."""
+    for name in SERVICE_FIELDS:
+        if name in msg:
+            return name
+    return None
 
 
 class _BadEntities(str):
@@ -321,22 +520,5 @@ def bot_command(text: str, entities: Any) -> str | None:
         command = utf16_slice(text, offset, length)
         if command is None:
             return _BAD_ENTITIES
-        return command.split("@", 1)[0].lower()
+        return bot_command_of(command)
     return None
-
-
-def utf16_slice(text: str, offset: int, length: int) -> str | None:
-    """``text[offset:offset+length]`` counted in UTF-16 code units, as Telegram counts entity offsets
-    (an emoji outside the Basic Multilingual Plane is two units); None when the entity ends beyond
-    the text or splits a character."""
-    if text.isascii():
-        if offset + length > len(text):
-            return None
-        return text[offset : offset + length]
-    units = text.encode("utf-16-le", "surrogatepass")
-    if 2 * (offset + length) > len(units):
-        return None
-    try:
-        return units[2 * offset : 2 * (offset + length)].decode("utf-16-le")
-    except UnicodeDecodeError:
-        return None

@@ -1,14 +1,18 @@
-"""The daily ETL: every raw update received on a day -> one typed, deduplicated Parquet partition.
+"""The daily ETL: every raw update received on a day -> one typed, deduplicated Parquet partition per
+table of the enriched lake (messages, reactions, member_events, message_entities).
 
-One day D is read from ``{raw}/context_date=D/`` (the listing is paginated; objects are fetched by
+One day D is read once from ``{raw}/context_date=D/`` (the listing is paginated; objects are fetched by
 threads in a bounded window and, for a large day, parsed by one worker process per CPU, see
-:mod:`etl.transform.parallel`) and written to ``{enriched}/context_date=D/part-00000.parquet``:
+:mod:`etl.transform.parallel`) and written to ``{enriched}/{table}/context_date=D/part-00000.parquet``:
 
-* streamed: rows go to the Parquet file one row group at a time, so memory does not grow with the day;
-* atomic: the file is written to a local temporary file, then stored in one put (a rename on a local
-  folder, one upload on S3), so a reader sees the old partition or the new one, never half of one;
-* rerunnable: a run replaces the partition and removes anything else in it, so running a day twice
-  gives the same rows; a day with no updates leaves no partition;
+* streamed: rows go to each table's Parquet file one row group at a time, so memory does not grow
+  with the day;
+* atomic: each file is written to a local temporary folder, then stored in one put (a rename on a
+  local folder, one upload on S3), so a reader sees a table's old partition or its new one, never half
+  of one;
+* rerunnable: a run replaces each table's partition and removes anything else in it, so running a day
+  twice gives the same rows; a day with rows gives every table a partition (empty where the table has
+  no row that day), a day without rows none;
 * loud: an object that cannot be read as an update is counted, logged with its key, and does not stop
   the day; the summary says how many, and :class:`BadObjects` is raised after the good rows are
   written, so the command exits non-zero and the scheduled Lambda fails (a scheduler alarms).
@@ -36,13 +40,13 @@ import pyarrow.parquet as pq
 
 from ..config import EtlSettings
 from ..errors import TgpipeError
-from ..lake import PART_NAME, enriched_part_key, partition_prefix
+from ..lake import enriched_part_key, enriched_partition, partition_prefix
 from ..logs import get_logger, log_event
 from ..storage import Storage, open_storage
 from .chunks import CHUNK_OBJECTS, Chunk, batched, enrich_chunk
 from .parallel import available_cpus, map_ordered
 from .schedule import day_before
-from .schema import COMPRESSION, ENRICHED_SCHEMA, ROW_GROUP_ROWS
+from .schema import COMPRESSION, MESSAGES, ROW_GROUP_ROWS, TABLES, Table
 
 __all__ = ["TEMP_PREFIX", "BadObjects", "DaySummary", "EtlJob", "clear_leftovers"]
 
@@ -60,25 +64,25 @@ class DaySummary:
 
     date: str
     objects: int = 0  # objects read from the raw partition
-    rows: int = 0  # rows written to the enriched partition
+    rows: dict[str, int] = field(default_factory=lambda: {t.name: 0 for t in TABLES})  # per table
     duplicates: int = 0  # objects whose update_id was already read that day
-    skipped: dict[str, int] = field(default_factory=dict)  # updates without a Message, by kind
+    skipped: dict[str, int] = field(default_factory=dict)  # updates of kinds no table holds, by kind
     degraded: dict[str, int] = field(default_factory=dict)  # fields nulled in kept rows, by name
     bad_objects: int = 0  # objects that are not an update of the documented shape
     seconds: float = 0.0
-    output: str | None = None  # the Parquet part written, None when the day has no rows
+    output: dict[str, str | None] = field(default_factory=lambda: {t.name: None for t in TABLES})
 
     def as_dict(self) -> dict[str, Any]:
         return {
             "date": self.date,
             "objects": self.objects,
-            "rows": self.rows,
+            "rows": dict(self.rows),
             "duplicates": self.duplicates,
             "skipped": dict(sorted(self.skipped.items())),
             "degraded": dict(sorted(self.degraded.items())),
             "bad_objects": self.bad_objects,
             "seconds": self.seconds,
-            "output": self.output,
+            "output": dict(self.output),
         }
 
     def to_json(self) -> str:
@@ -92,35 +96,69 @@ class BadObjects(TgpipeError):
         self.summary = summary
         super().__init__(
             f"{summary.bad_objects} bad object(s) in context_date={summary.date} of the raw lake "
-            f"(their keys are in the etl_bad_object log lines); the {summary.rows} good rows were written"
+            f"(their keys are in the etl_bad_object log lines); the {summary.rows['messages']} good messages "
+            "and the rows of the other tables were written"
         )
 
 
-def _drop_seen(batch: pa.RecordBatch, seen: set[int]) -> tuple[pa.RecordBatch, int]:
-    """``batch`` without the update ids in ``seen`` (which it then adds), and how many it dropped.
+def _repeated(ids: list[int], seen: set[int]) -> set[int]:
+    """The update ids of ``ids`` already in ``seen`` (to which the others are then added).
 
     Chunks are read in key order and keys are named by update id, so this finds something only when
     an object's update_id differs from its key's."""
-    ids = batch.column(0).to_pylist()
     if seen.isdisjoint(ids):
         seen.update(ids)
-        return batch, 0
-    keep = []
-    for update_id in ids:
-        keep.append(update_id not in seen)
-        seen.add(update_id)
-    return batch.filter(pa.array(keep, pa.bool_())), keep.count(False)
+        return set()
+    repeated = seen.intersection(ids)
+    seen.update(ids)
+    return repeated
 
 
-def _write_row_group(
-    writer: pq.ParquetWriter | None, part: Path, batches: list[pa.RecordBatch]
-) -> pq.ParquetWriter:
-    """Append ``batches`` to the Parquet file as one row group (creating the file on the first)."""
-    if writer is None:
-        writer = pq.ParquetWriter(os.fspath(part), ENRICHED_SCHEMA, compression=COMPRESSION)
-    table = pa.Table.from_batches(batches, schema=ENRICHED_SCHEMA)
-    writer.write_table(table, row_group_size=table.num_rows)
-    return writer
+def _without(batch: pa.RecordBatch, update_ids: set[int]) -> pa.RecordBatch:
+    """``batch`` without the rows of ``update_ids`` (its first column is update_id)."""
+    if not update_ids or not batch.num_rows:
+        return batch
+    keep = [update_id not in update_ids for update_id in batch.column(0).to_pylist()]
+    return batch.filter(pa.array(keep, pa.bool_()))
+
+
+@dataclass
+class _TableFile:
+    """One table's Parquet file of the day, filled one row group at a time."""
+
+    table: Table
+    path: Path
+    row_group_rows: int
+    rows: int = 0
+    pending: list[pa.RecordBatch] = field(default_factory=list)
+    pending_rows: int = 0
+    writer: pq.ParquetWriter | None = None
+
+    def add(self, batch: pa.RecordBatch) -> None:
+        if batch.num_rows:
+            self.pending.append(batch)
+            self.pending_rows += batch.num_rows
+        if self.pending_rows >= self.row_group_rows:
+            self.flush()
+
+    def flush(self) -> None:
+        """Append what is pending as one row group (creating the file on the first)."""
+        if not self.pending:
+            return
+        if self.writer is None:
+            self.writer = pq.ParquetWriter(os.fspath(self.path), self.table.schema, compression=COMPRESSION)
+        data = pa.Table.from_batches(self.pending, schema=self.table.schema)
+        self.writer.write_table(data, row_group_size=data.num_rows)
+        self.rows += self.pending_rows
+        self.pending, self.pending_rows = [], 0
+
+    def close(self, *, create: bool = False) -> None:
+        """Close the file; ``create`` writes one with no row when nothing was written (the table then
+        has a partition of the day, as every table of a day with rows does)."""
+        if self.writer is None and create:
+            self.writer = pq.ParquetWriter(os.fspath(self.path), self.table.schema, compression=COMPRESSION)
+        if self.writer is not None:
+            self.writer.close()
 
 
 def clear_leftovers(root: str | os.PathLike[str] | None = None, *, older_than: float = LEFTOVER_AGE) -> int:
@@ -179,26 +217,32 @@ class EtlJob:
         )
 
     def run_day(self, day: date) -> DaySummary:
-        """Rebuild the enriched partition of ``day`` from the raw one; never raises for bad objects
-        (see :meth:`check`), raises :class:`~etl.storage.StorageError` when storage fails."""
+        """Rebuild every table's partition of ``day`` from the raw day, read once; never raises for
+        bad objects (see :meth:`check`), raises :class:`~etl.storage.StorageError` when storage fails
+        (before any table is replaced when the raw day cannot be read)."""
         started = self.clock()
         summary = DaySummary(date=day.isoformat())
-        prefix = partition_prefix(summary.date)
-        keys = list(self.raw.list(prefix))
+        keys = list(self.raw.list(partition_prefix(summary.date)))
         # Listed in lexicographic order (S3's: 10.json before 9.json); a stable sort by length makes
         # it numeric for <update_id>.json, so rows come out sorted by update_id.
         keys.sort(key=len)
-        target = enriched_part_key(summary.date)
         clear_leftovers()
         with tempfile.TemporaryDirectory(prefix=TEMP_PREFIX) as tmp:
-            part = Path(tmp) / PART_NAME
-            self._write(self._chunks(keys), part, summary)
-            if summary.rows:
-                self.enriched.put_file(target, part)
-                summary.output = f"{self.enriched.uri.rstrip('/')}/{target}"
-        for stale in list(self.enriched.list(prefix)):
-            if stale != target or not summary.rows:
-                self.enriched.delete(stale)
+            files = {
+                t.name: _TableFile(t, Path(tmp) / f"{t.name}.parquet", self.row_group_rows) for t in TABLES
+            }
+            self._write(self._chunks(keys), files, summary)
+            # A day with rows gives every table a partition (an empty one where it has none), so each
+            # table of the lake can be read as soon as one day is; a day without rows gives none.
+            any_rows = any(written.rows for written in files.values())
+            for name, written in files.items():
+                target = enriched_part_key(name, summary.date)
+                if any_rows:
+                    self.enriched.put_file(target, written.path)  # one put or rename: old or new, whole
+                    summary.output[name] = f"{self.enriched.uri.rstrip('/')}/{target}"
+                for stale in list(self.enriched.list(enriched_partition(name, summary.date))):
+                    if stale != target or not any_rows:
+                        self.enriched.delete(stale)
         summary.seconds = round(self.clock() - started, 3)
         log_event(
             _log, logging.ERROR if summary.bad_objects else logging.INFO, "etl_day", **summary.as_dict()
@@ -208,7 +252,7 @@ class EtlJob:
     def _chunks(self, keys: list[str]) -> Iterator[Chunk]:
         """The day's objects, read and enriched a chunk at a time, in key order: in worker processes
         when the day is large and the machine has CPUs to spare, else in this one."""
-        processed_at = pa.scalar(self.now(), ENRICHED_SCHEMA.field("context_timestamp").type)
+        processed_at = pa.scalar(self.now(), MESSAGES.schema.field("context_timestamp").type)
         size = self.chunk_objects
         processes = available_cpus() if self.processes is None else self.processes
         raw = self.raw
@@ -226,15 +270,12 @@ class EtlJob:
         objects = raw.get_many(keys, workers=self.settings.fetch_workers)
         return (enrich_chunk(pairs, processed_at) for pairs in batched(objects, size))
 
-    def _write(self, chunks: Iterator[Chunk], part: Path, summary: DaySummary) -> None:
-        """Write the chunks' rows to ``part``, one row group per ``row_group_rows`` rows, dropping
-        update ids already written; count everything in ``summary``."""
+    def _write(self, chunks: Iterator[Chunk], files: dict[str, _TableFile], summary: DaySummary) -> None:
+        """Write the chunks' rows to each table's file, one row group per ``row_group_rows`` rows,
+        dropping updates already written; count everything in ``summary``."""
         seen: set[int] = set()
         skipped: Counter[str] = Counter()
         degraded: Counter[str] = Counter()
-        pending: list[pa.RecordBatch] = []
-        pending_rows = 0
-        writer: pq.ParquetWriter | None = None
         try:
             for chunk in chunks:
                 summary.objects += chunk.objects
@@ -243,23 +284,18 @@ class EtlJob:
                 degraded.update(chunk.degraded)
                 for key, reason in chunk.bad:
                     self._bad(summary, key, reason)
-                batch, repeated = _drop_seen(chunk.batch, seen)
-                summary.duplicates += repeated
-                if batch.num_rows:
-                    pending.append(batch)
-                    pending_rows += batch.num_rows
-                if pending_rows >= self.row_group_rows:
-                    writer = _write_row_group(writer, part, pending)
-                    summary.rows += pending_rows
-                    pending, pending_rows = [], 0
-            if pending:
-                writer = _write_row_group(writer, part, pending)
-                summary.rows += pending_rows
+                repeated = _repeated(chunk.update_ids, seen)
+                summary.duplicates += len(repeated)
+                for name, batch in chunk.batches.items():
+                    files[name].add(_without(batch, repeated))
+            for written in files.values():
+                written.flush()
         finally:
-            if writer is not None:
-                writer.close()
+            for written in files.values():
+                written.close(create=True)
             if isinstance(chunks, Generator):
                 chunks.close()  # stops worker processes, thread pools, if the loop stopped early
+        summary.rows = {name: written.rows for name, written in files.items()}
         summary.skipped = dict(skipped)
         summary.degraded = dict(degraded)
 

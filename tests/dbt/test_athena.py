@@ -12,6 +12,7 @@ from types import ModuleType
 
 import pytest
 
+from etl.transform.schema import TABLES
 from tests.helpers import DBT_PROJECT
 
 BIN = Path(sys.executable).parent
@@ -104,55 +105,40 @@ def test_every_compiled_model_and_data_test_is_athena_sql(capsys: pytest.Capture
     assert dict(os.environ) == env_before
 
 
+def _athena_type(arrow_type: object) -> str:
+    text = str(arrow_type)
+    return {"int64": "bigint", "int32": "int", "string": "string", "bool": "boolean"}.get(
+        text, "timestamp" if text.startswith("timestamp") else text
+    )
+
+
 def test_source_table_ddl_uses_partition_projection(tmp_path: Path) -> None:
-    """The run-operation's DDL (dry run, offline) creates the database and the projected Parquet table."""
+    """The run-operation's DDL (dry run, offline) creates the database and one projected Parquet table
+    per table of the enriched lake, over its own folder, with the ETL's declared columns."""
     result = run_operation(tmp_path, athena_env(), "--args", "{dry_run: true}")
     assert result.returncode == 0, result.stdout[-3000:]
-    columns = [
-        "`update_id` bigint",
-        "`update_kind` string",
-        "`message_id` bigint",
-        "`chat_id` bigint",
-        "`chat_type` string",
-        "`chat_title` string",
-        "`from_id` bigint",
-        "`from_is_bot` boolean",
-        "`from_first_name` string",
-        "`from_username` string",
-        "`sender_chat_id` bigint",
-        "`date` bigint",
-        "`edit_date` bigint",
-        "`message_type` string",
-        "`text` string",
-        "`caption` string",
-        "`reply_to_message_id` bigint",
-        "`message_thread_id` bigint",
-        "`is_forwarded` boolean",
-        "`bot_command` string",
-        "`new_chat_members_count` int",
-        "`left_chat_member_id` bigint",
-        "`context_timestamp` timestamp",
-    ]
-    expected = (
-        "create database if not exists `tgpipe_prod`;\n"
-        "create external table if not exists `tgpipe_prod`.`enriched_messages` (\n    "
-        + ",\n    ".join(columns)
-        + "\n)\n"
-        "comment 'tgpipe enriched layer: one row per update carrying a Message, "
-        "partitioned by day of receipt'\n"
-        "partitioned by (`context_date` string)\n"
-        "stored as parquet\n"
-        "location 's3://acme-lake/tgpipe/enriched/'\n"
-        "tblproperties (\n"
-        "    'projection.enabled' = 'true',\n"
-        "    'projection.context_date.type' = 'date',\n"
-        "    'projection.context_date.format' = 'yyyy-MM-dd',\n"
-        "    'projection.context_date.range' = '2020-01-01,NOW+1DAYS',\n"
-        "    'projection.context_date.interval' = '1',\n"
-        "    'projection.context_date.interval.unit' = 'DAYS',\n"
-        "    'storage.location.template' = 's3://acme-lake/tgpipe/enriched/context_date=${context_date}/'\n"
-        ");\n"
-    )
+    expected = "create database if not exists `tgpipe_prod`;\n"
+    for table in sorted(TABLES, key=lambda t: t.name):
+        columns = [f"`{field.name}` {_athena_type(field.type)}" for field in table.schema]
+        location = f"s3://acme-lake/tgpipe/enriched/{table.name}/"
+        expected += (
+            f"create external table if not exists `tgpipe_prod`.`enriched_{table.name}` (\n    "
+            + ",\n    ".join(columns)
+            + "\n)\n"
+            f"comment 'tgpipe enriched layer: {table.name}, partitioned by day of receipt'\n"
+            "partitioned by (`context_date` string)\n"
+            "stored as parquet\n"
+            f"location '{location}'\n"
+            "tblproperties (\n"
+            "    'projection.enabled' = 'true',\n"
+            "    'projection.context_date.type' = 'date',\n"
+            "    'projection.context_date.format' = 'yyyy-MM-dd',\n"
+            "    'projection.context_date.range' = '2020-01-01,NOW+1DAYS',\n"
+            "    'projection.context_date.interval' = '1',\n"
+            "    'projection.context_date.interval.unit' = 'DAYS',\n"
+            f"    'storage.location.template' = '{location}context_date=${{context_date}}/'\n"
+            ");\n"
+        )
     assert result.stdout == expected
     assert checker.athena_ddl_problems(result.stdout) == []
 
@@ -165,8 +151,14 @@ def test_source_table_replace_drops_the_table_definition_first(tmp_path: Path) -
     statements = [s.split("\n")[0] for s in result.stdout.split(";\n") if s]
     assert statements == [
         "create database if not exists `raw_zone`",
+        "drop table if exists `raw_zone`.`enriched_member_events`",
+        "create external table if not exists `raw_zone`.`enriched_member_events` (",
+        "drop table if exists `raw_zone`.`enriched_message_entities`",
+        "create external table if not exists `raw_zone`.`enriched_message_entities` (",
         "drop table if exists `raw_zone`.`tg_enriched`",
         "create external table if not exists `raw_zone`.`tg_enriched` (",
+        "drop table if exists `raw_zone`.`enriched_reactions`",
+        "create external table if not exists `raw_zone`.`enriched_reactions` (",
     ]
 
 

@@ -17,17 +17,13 @@ from tests.helpers import DBT_PROJECT
 BIN = Path(sys.executable).parent
 
 
-def enriched_schema():  # type: ignore[no-untyped-def]
-    """The enriched layer's schema: the ETL's own declaration, so the two cannot drift apart."""
-    from etl.transform.schema import ENRICHED_SCHEMA
-
-    return ENRICHED_SCHEMA
-
-
 def write_partition(enriched: Path, day: str, processed_at: datetime) -> None:
-    """One enriched partition with two text messages, processed at `processed_at`."""
+    """One day of the enriched lake, as the ETL lays it out: two text messages in messages/, and the
+    other tables' partitions empty. The schemas are the ETL's own declarations, so they cannot drift."""
     import pyarrow as pa
     import pyarrow.parquet as pq
+
+    from etl.transform.schema import MESSAGES, TABLES
 
     base = {
         "update_kind": "message",
@@ -39,17 +35,19 @@ def write_partition(enriched: Path, day: str, processed_at: datetime) -> None:
         "from_first_name": "Ana",
         "message_type": "text",
         "is_forwarded": False,
+        "entity_count": 0,
         "context_timestamp": processed_at,
     }
-    rows = [
+    messages = [
         {**base, "update_id": 1, "message_id": 10, "date": 1773057600, "text": "olá"},
         {**base, "update_id": 2, "message_id": 11, "date": 1773057660, "text": "tudo bem?"},
     ]
-    schema = enriched_schema()
-    rows = [{name: row.get(name) for name in schema.names} for row in rows]
-    folder = enriched / f"context_date={day}"
-    folder.mkdir(parents=True, exist_ok=True)
-    pq.write_table(pa.Table.from_pylist(rows, schema=schema), folder / "part-00000.parquet")
+    for table in TABLES:
+        rows = messages if table is MESSAGES else []
+        rows = [{name: row.get(name) for name in table.schema.names} for row in rows]
+        folder = enriched / table.name / f"context_date={day}"
+        folder.mkdir(parents=True, exist_ok=True)
+        pq.write_table(pa.Table.from_pylist(rows, schema=table.schema), folder / "part-00000.parquet")
 
 
 def clean_env(**settings: str) -> dict[str, str]:
@@ -179,7 +177,7 @@ def test_empty_lake_fails_naming_the_files_it_looked_for(tmp_path: Path) -> None
     result = dbt("run", "--select", "stg_telegram__messages", env=env, cwd=tmp_path)
     assert result.returncode == 1
     assert "No files found that match the pattern" in result.stdout
-    assert f"{enriched}/context_date=*/*.parquet" in result.stdout
+    assert f"{enriched}/messages/context_date=*/*.parquet" in result.stdout
 
 
 def test_source_table_operation_is_a_no_op_on_the_local_target(tmp_path: Path) -> None:

@@ -38,7 +38,8 @@ def test_every_delivery_states_a_consistent_expectation() -> None:
 
 
 def test_the_conversation_has_what_the_marts_measure() -> None:
-    """Several users over every day, replies, commands, media, edits, joins, leaves and redeliveries."""
+    """Several users over every day, replies, commands, media, edits, forum topics, reactions (added and
+    taken back), joins through a named link and through an approved request, a ban, redeliveries."""
     deliveries = conversation(7, END, ZONE)
     updates = [json.loads(d.body) for d in deliveries if d.expect == "stored"]
     messages = [u["message"] for u in updates if "message" in u]
@@ -47,7 +48,33 @@ def test_the_conversation_has_what_the_marts_measure() -> None:
     assert len({m["from"]["id"] for m in messages}) >= 6
     kinds = Counter(next(k for k in u if k != "update_id") for u in updates)
     assert kinds["edited_message"] > 0
-    assert kinds["message_reaction"] == 1
+    reactions = [u["message_reaction"] for u in updates if "message_reaction" in u]
+    assert len(reactions) > 50
+    assert any(r["old_reaction"] and not r["new_reaction"] for r in reactions)  # taken back
+    assert [m["forum_topic_created"]["name"] for m in messages if "forum_topic_created" in m] == [
+        "Boletos e Pix",
+        "Instalação",
+        "Avisos",
+    ]
+    assert sum("message_thread_id" in m for m in messages) > 100
+    changes = [u["chat_member"] for u in updates if "chat_member" in u]
+    assert [
+        (
+            c["new_chat_member"]["user"]["first_name"],
+            c["old_chat_member"]["status"],
+            c["new_chat_member"]["status"],
+            c.get("invite_link", {}).get("name"),
+            c.get("via_join_request", False),
+        )
+        for c in changes
+    ] == [
+        ("Gabi", "left", "member", "Site oficial", False),
+        ("Hugo", "left", "member", None, True),
+        ("Promo", "member", "kicked", None, False),
+    ]
+    assert [u["chat_join_request"]["from"]["first_name"] for u in updates if "chat_join_request" in u] == [
+        "Hugo"
+    ]
     assert sum("reply_to_message" in m for m in messages) > 20
     assert sum(m.get("text", "").startswith("/") for m in messages) > 10
     assert sum("new_chat_members" in m for m in messages) >= 1

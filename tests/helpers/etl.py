@@ -73,6 +73,14 @@ def row(**values: Any) -> dict[str, Any]:
         "bot_command": None,
         "new_chat_members_count": None,
         "left_chat_member_id": None,
+        "service_kind": None,
+        "topic_name": None,
+        "migrate_to_chat_id": None,
+        "migrate_from_chat_id": None,
+        "media_group_id": None,
+        "via_bot_id": None,
+        "quote_text": None,
+        "entity_count": 0,
     }
     unknown = set(values) - set(base) - {"context_timestamp"}
     assert not unknown, f"not columns: {unknown}"

@@ -17,12 +17,12 @@ from etl.config import IngestSettings
 from etl.ingest.router import Router
 from etl.storage import LocalStorage
 from etl.transform.chunks import enrich_chunk
-from etl.transform.schema import ENRICHED_SCHEMA
+from etl.transform.schema import MESSAGES
 
 ALLOWED = -1001234567890
 OTHER = -1009999999999
 NOW = datetime(2026, 10, 6, 12, tzinfo=UTC).timestamp()
-PROCESSED_AT = pa.scalar(datetime(2026, 10, 7, tzinfo=UTC), ENRICHED_SCHEMA.field("context_timestamp").type)
+PROCESSED_AT = pa.scalar(datetime(2026, 10, 7, tzinfo=UTC), MESSAGES.schema.field("context_timestamp").type)
 
 
 def _msg(chat: int = ALLOWED, **fields: Any) -> dict[str, Any]:
@@ -93,7 +93,7 @@ def _etl_verdict(body: bytes) -> tuple[str, Any]:
         return "bad", chunk.bad[0][1]
     if chunk.skipped:
         return "skipped", next(iter(chunk.skipped))
-    row = chunk.batch.to_pylist()[0]
+    row = chunk.batches["messages"].to_pylist()[0]
     return "row", (row["update_kind"], row["chat_id"])
 
 
@@ -261,7 +261,7 @@ def test_property_what_the_webhook_stores_the_etl_reads(body: bytes, tmp_path: P
     chunk = enrich_chunk([("k", body)], PROCESSED_AT)
     if result.outcome == "stored":
         assert chunk.bad == []
-        rows = chunk.batch.to_pylist()
+        rows = chunk.batches["messages"].to_pylist()
         assert [r["chat_id"] for r in rows] == ([] if chunk.skipped else [result.chat_id])
         assert router.storage.get(result.key or "") == body
     elif result.outcome == "quarantined":

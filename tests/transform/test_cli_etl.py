@@ -27,6 +27,7 @@ from etl.transform.schema import ENRICHED_SCHEMA
 from tests.helpers import CHAT_IDS, update_bytes, update_names
 from tests.helpers.etl import update, write_day
 
+TABLE_NAMES = ("messages", "reactions", "member_events", "message_entities")
 DAY = "2026-10-05"
 NOON = datetime(2026, 10, 5, 15, 0, tzinfo=UTC).timestamp()  # 12:00 in São Paulo
 
@@ -60,23 +61,19 @@ def test_etl_of_a_lake_filled_by_the_webhook(lake: dict[str, str], tmp_path: Pat
         router.ingest(update_bytes(name))
     result = run(["etl", "--date", DAY], lake)
     assert (result.exit_code, result.stderr.count('"event": "etl_day"')) == (0, 1)
-    part = tmp_path / "enriched" / f"context_date={DAY}" / "part-00000.parquet"
+    enriched = tmp_path / "enriched"
+    part = enriched / "messages" / f"context_date={DAY}" / "part-00000.parquet"
+    rows = {"messages": 12, "reactions": 1, "member_events": 5, "message_entities": 1}
     assert summaries(result) == [
         {
             "date": DAY,
             "objects": 17,
-            "rows": 12,
+            "rows": rows,
             "duplicates": 0,
-            "skipped": {
-                "callback_query": 1,
-                "chat_join_request": 1,
-                "chat_member": 1,
-                "message_reaction": 1,
-                "my_chat_member": 1,
-            },
+            "skipped": {"callback_query": 1},
             "degraded": {},
             "bad_objects": 0,
-            "output": str(part),
+            "output": {t: str(enriched / t / f"context_date={DAY}" / "part-00000.parquet") for t in rows},
         }
     ]
     table = pq.read_table(part)
@@ -109,22 +106,22 @@ def test_etl_exits_non_zero_after_writing_the_good_rows_when_objects_are_bad(
     )
     result = run(["etl", "--date", DAY], lake)
     assert result.exit_code == 1
-    part = tmp_path / "enriched" / f"context_date={DAY}" / "part-00000.parquet"
+    part = tmp_path / "enriched" / "messages" / f"context_date={DAY}" / "part-00000.parquet"
     assert summaries(result) == [
         {
             "date": DAY,
             "objects": 3,
-            "rows": 2,
+            "rows": {"messages": 2, "reactions": 0, "member_events": 0, "message_entities": 0},
             "duplicates": 0,
             "skipped": {},
             "degraded": {},
             "bad_objects": 1,
-            "output": str(part),
+            "output": {t: str(part).replace("/messages/", f"/{t}/") for t in TABLE_NAMES},
         }
     ]
     assert result.stderr.splitlines()[-1] == (
         f"Error: 1 bad object(s) in context_date={DAY} of the raw lake (their keys are in the etl_bad_object "
-        "log lines); the 2 good rows were written"
+        "log lines); the 2 good messages and the rows of the other tables were written"
     )
     assert [row["update_id"] for row in pq.read_table(part).to_pylist()] == [1, 3]
 
@@ -196,7 +193,7 @@ def test_backfill_prints_a_summary_per_day_and_fails_on_bad_objects(
     write_day(raw, {"2.json": update(2, text="b"), "3.json": b"[1, 2]"}, day="2026-10-05")
     result = run(["backfill", "--start", "2026-10-04", "--end", "2026-10-06"], lake)
     assert result.exit_code == 1
-    assert [(s["date"], s["rows"], s["bad_objects"]) for s in summaries(result)] == [
+    assert [(s["date"], s["rows"]["messages"], s["bad_objects"]) for s in summaries(result)] == [
         ("2026-10-04", 1, 0),
         ("2026-10-05", 1, 1),
         ("2026-10-06", 0, 0),
@@ -227,7 +224,10 @@ def test_backfill_stops_at_a_storage_failure_and_resumes_from_there(
     write_day(raw, {"2.json": update(2, text="b")}, day="2026-10-06")
     resumed = run(["backfill", "--start", "2026-10-06", "--end", "2026-10-07"], lake)
     assert resumed.exit_code == 0
-    assert [(s["date"], s["rows"]) for s in summaries(resumed)] == [("2026-10-06", 1), ("2026-10-07", 0)]
+    assert [(s["date"], s["rows"]["messages"]) for s in summaries(resumed)] == [
+        ("2026-10-06", 1),
+        ("2026-10-07", 0),
+    ]
 
 
 def test_backfill_refuses_a_reversed_range(lake: dict[str, str]) -> None:
@@ -279,7 +279,7 @@ def _start_etl(tmp_path: Path, scratch: Path) -> subprocess.Popen[str]:
 def _wait_for_run_folder(scratch: Path, proc: subprocess.Popen[str]) -> Path:
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline and proc.poll() is None:
-        found = [p for p in scratch.glob(f"{TEMP_PREFIX}*") if (p / "part-00000.parquet").exists()]
+        found = [p for p in scratch.glob(f"{TEMP_PREFIX}*") if (p / "messages.parquet").exists()]
         if found:
             return found[0]
         time.sleep(0.005)

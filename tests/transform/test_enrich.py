@@ -66,20 +66,28 @@ def test_every_media_type_is_named_and_keeps_its_caption(kind: str) -> None:
             "venue",
             id="venue-over-location",
         ),
-        pytest.param({"game": {"title": "Quiz"}}, "other media", id="game-is-other-media"),
-        pytest.param({"story": {"chat": GROUP_CHAT, "id": 3}}, "other media", id="story-is-other-media"),
-        pytest.param({"paid_media": {"star_count": 5, "paid_media": []}}, "other media", id="paid-media"),
+        pytest.param({"game": {"title": "Quiz"}}, "game", id="game"),
+        pytest.param({"story": {"chat": GROUP_CHAT, "id": 3}}, "story", id="story"),
+        pytest.param({"paid_media": {"star_count": 5, "paid_media": []}}, "paid_media", id="paid-media"),
+        pytest.param({"checklist": {"title": "Deploy", "tasks": []}}, "checklist", id="checklist"),
+        pytest.param({"giveaway": {"chats": [], "winners_count": 1}}, "giveaway", id="giveaway"),
+        pytest.param({"invoice": {"title": "Plano", "total_amount": 100}}, "invoice", id="invoice"),
+        pytest.param({"hologram_2027": {"id": 1}}, "other media", id="content-of-next-year"),
+        pytest.param({}, "other media", id="no-content-at-all"),
         pytest.param(
             {"pinned_message": {"message_id": 3, "chat": GROUP_CHAT, "date": SENT}}, "service", id="pin"
         ),
         pytest.param({"new_chat_title": "Suporte"}, "service", id="title-change"),
+        pytest.param({"giveaway_created": {}}, "service", id="giveaway-created"),
+        pytest.param({"chat_background_set": {"type": {}}}, "service", id="background"),
         pytest.param(
             {"text": "oi", "link_preview_options": {"is_disabled": True}}, "text", id="text-with-options"
         ),
     ],
 )
 def test_message_type_precedence(fields: dict[str, Any], expected: str) -> None:
-    """Animation wins over document, venue over location; other content is other media or service."""
+    """Animation wins over document, venue over location; newer content kinds are named; a known
+    service field is service; content this reader does not know is other media, and counts."""
     assert _row(update(8, **fields))["message_type"] == expected
 
 
@@ -93,13 +101,16 @@ def test_members_joining_are_counted_in_a_service_row() -> None:
         from_username=None,
         message_type="service",
         new_chat_members_count=2,
+        service_kind="new_chat_members",
     )
 
 
 def test_a_member_leaving_is_a_service_row_with_their_id() -> None:
     """left_chat_member -> a service row with the id of who left (here: Bob removed by Ana)."""
     result = _row(update(6, left_chat_member=BOB, left_chat_participant=BOB))
-    assert result == row(update_id=6, message_type="service", left_chat_member_id=222222222)
+    assert result == row(
+        update_id=6, message_type="service", left_chat_member_id=222222222, service_kind="left_chat_member"
+    )
 
 
 def test_an_edit_keeps_the_send_date_and_adds_the_edit_date() -> None:
@@ -426,13 +437,13 @@ ENTITY_BEYOND = [{"type": "bot_command", "offset": 1, "length": 5}]
         pytest.param(update(1, message_thread_id=True), {}, ["message_thread_id"], id="thread-bool"),
         pytest.param(
             update(1, left_chat_member="Ana"),
-            {"message_type": "service"},
+            {"message_type": "service", "service_kind": "left_chat_member"},
             ["left_chat_member"],
             id="left-member-string",
         ),
         pytest.param(
             update(1, new_chat_members={"id": 1}),
-            {"message_type": "service"},
+            {"message_type": "service", "service_kind": "new_chat_members"},
             ["new_chat_members"],
             id="members-object",
         ),
@@ -444,25 +455,25 @@ ENTITY_BEYOND = [{"type": "bot_command", "offset": 1, "length": 5}]
         ),
         pytest.param(
             update(1, text="/x", entities=["bot_command"]),
-            {"message_type": "text", "text": "/x"},
+            {"message_type": "text", "text": "/x", "entity_count": 1},
             ["entities"],
             id="entity-string",
         ),
         pytest.param(
             update(1, text="/x", entities=[{"type": "bot_command", "offset": 0}]),
-            {"message_type": "text", "text": "/x"},
+            {"message_type": "text", "text": "/x", "entity_count": 1},
             ["entities"],
             id="entity-no-length",
         ),
         pytest.param(
             update(1, text="/x", entities=ENTITY_BEYOND),
-            {"message_type": "text", "text": "/x"},
+            {"message_type": "text", "text": "/x", "entity_count": 1},
             ["entities"],
             id="entity-beyond",
         ),
         pytest.param(
             update(1, text="🙏/x", entities=[{"type": "bot_command", "offset": 1, "length": 2}]),
-            {"message_type": "text", "text": "🙏/x"},
+            {"message_type": "text", "text": "🙏/x", "entity_count": 1},
             ["entities"],
             id="entity-splits-a-surrogate-pair",
         ),
@@ -473,7 +484,7 @@ ENTITY_BEYOND = [{"type": "bot_command", "offset": 1, "length": 5}]
                 caption="/x",
                 caption_entities=[{"type": "bot_command", "offset": 0, "length": 9}],
             ),
-            {"message_type": "photo", "caption": "/x"},
+            {"message_type": "photo", "caption": "/x", "entity_count": 1},
             ["caption_entities"],
             id="caption-entity-beyond",
         ),
@@ -486,7 +497,7 @@ def test_a_field_not_shaped_as_documented_becomes_null_and_is_counted(
     counted: Counter[str] = Counter()
     result = to_row(value, counted)
     assert isinstance(result, Row)
-    assert result._asdict() == row(update_id=1, **{"message_type": "service", **changed})
+    assert result._asdict() == row(update_id=1, **{"message_type": "other media", **changed})
     kind = result.update_kind
     assert counted == Counter(f"{kind}.{name}" for name in degraded)
 

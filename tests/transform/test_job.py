@@ -33,7 +33,7 @@ from tests.helpers.etl import (
     write_day,
 )
 
-PART = f"context_date={DAY}/part-00000.parquet"
+PART = f"messages/context_date={DAY}/part-00000.parquet"
 D = date.fromisoformat(DAY)
 
 
@@ -73,15 +73,25 @@ def enriched(tmp_path: Path) -> LocalStorage:
     return LocalStorage(tmp_path / "enriched")
 
 
-def summary(**values: Any) -> dict[str, Any]:
-    """The summary of a run over DAY, with ``values`` changed."""
+def summary(
+    *, rows: int = 0, output: str | None = None, tables: dict[str, int] | None = None, **values: Any
+) -> dict[str, Any]:
+    """The summary of a run over DAY, with ``values`` changed: ``rows`` of the messages table and
+    ``tables`` those of the others; ``output`` the messages part, the other tables' parts beside it
+    (a day with rows writes every table's partition)."""
     base = DaySummary(date=DAY, seconds=TICK).as_dict()
+    base["rows"].update({"messages": rows, **(tables or {})})
+    if output is not None:
+        root = output.rsplit("/messages/", 1)[0]
+        base["output"] = {
+            name: f"{root}/{name}/context_date={DAY}/part-00000.parquet" for name in base["output"]
+        }
     base.update(values)
     return base
 
 
-def partition_files(store: LocalStorage, day: str = DAY) -> list[str]:
-    return sorted(store.list(f"context_date={day}/"))
+def partition_files(store: LocalStorage, day: str = DAY, table: str = "messages") -> list[str]:
+    return sorted(store.list(f"{table}/context_date={day}/"))
 
 
 MIXED_DAY = {
@@ -155,8 +165,11 @@ MIXED_ROWS = [
         from_username=None,
         message_type="service",
         new_chat_members_count=1,
+        service_kind="new_chat_members",
     ),
-    stored_row(update_id=900000010, message_id=506, text="/help@tgpipe_bot", bot_command="/help"),
+    stored_row(
+        update_id=900000010, message_id=506, text="/help@tgpipe_bot", bot_command="/help", entity_count=1
+    ),
 ]
 
 
@@ -169,7 +182,8 @@ def test_a_day_mixing_text_and_media_becomes_one_typed_partition(
     assert result.as_dict() == summary(
         objects=10,
         rows=8,
-        skipped={"message_reaction": 1, "my_chat_member": 1},
+        tables={"member_events": 1, "message_entities": 1},
+        degraded={"message_reaction.message_id": 1, "my_chat_member.date": 1},
         output=f"{enriched.uri}/{PART}",
     )
     assert partition_files(enriched) == [PART]
@@ -195,7 +209,7 @@ def test_objects_outside_the_day_and_quarantine_are_not_read(
     write_day(raw, {"2.json": update(2, text="amanhã")}, day="2026-10-06")
     raw.put("_quarantine/2026-10-05/abc.json", b'{"update_id": 3')
     result = make_job(raw, enriched).run_day(D)
-    assert (result.objects, result.rows, result.bad_objects) == (1, 1, 0)
+    assert (result.objects, result.rows["messages"], result.bad_objects) == (1, 1, 0)
     assert [r["update_id"] for r in read_rows(enriched.root / PART)] == [1]
 
 
@@ -225,7 +239,7 @@ def test_duplicates_across_chunks_and_row_groups_are_dropped(
     objects["99.json"] = update(2, text="2")  # update 2 again, read in the last chunk
     write_day(raw, objects)
     result = make_job(raw, enriched, chunk_objects=2, row_group_rows=3, processes=1).run_day(D)
-    assert (result.objects, result.rows, result.duplicates) == (9, 8, 1)
+    assert (result.objects, result.rows["messages"], result.duplicates) == (9, 8, 1)
     assert [r["update_id"] for r in read_rows(enriched.root / PART)] == list(range(1, 9))
 
 
@@ -234,9 +248,12 @@ def test_a_rerun_replaces_the_partition_and_never_doubles(raw: LocalStorage, enr
     write_day(raw, MIXED_DAY)
     job = make_job(raw, enriched)
     job.run_day(D)
-    enriched.put(f"context_date={DAY}/part-00001.parquet", b"stale part of an older run")
+    enriched.put(f"messages/context_date={DAY}/part-00001.parquet", b"stale part of an older run")
     second = job.run_day(D)
-    assert (second.objects, second.rows) == (10, 8)
+    assert (second.objects, second.rows) == (
+        10,
+        {"messages": 8, "reactions": 0, "member_events": 1, "message_entities": 1},
+    )
     assert partition_files(enriched) == [PART]
     assert read_rows(enriched.root / PART) == MIXED_ROWS
 
@@ -283,7 +300,7 @@ def test_a_corrupt_object_in_the_middle_does_not_stop_the_day(
         job.check(result)
     assert str(caught.value) == (
         f"2 bad object(s) in context_date={DAY} of the raw lake (their keys are in the etl_bad_object "
-        "log lines); the 2 good rows were written"
+        "log lines); the 2 good messages and the rows of the other tables were written"
     )
 
 
@@ -298,12 +315,26 @@ def test_an_empty_day_writes_nothing_and_removes_an_old_partition(
 
 
 def test_a_day_of_skipped_updates_only_writes_no_partition(raw: LocalStorage, enriched: LocalStorage) -> None:
-    """Updates without a Message are counted by kind; with no row there is no file."""
+    """Updates of kinds no table holds are counted by kind; with no row there is no file in any table."""
+    write_day(
+        raw, {"1.json": {"update_id": 1, "poll_answer": {}}, "2.json": {"update_id": 2, "inline_query": {}}}
+    )
+    assert make_job(raw, enriched).run_day(D).as_dict() == summary(
+        objects=2, skipped={"inline_query": 1, "poll_answer": 1}
+    )
+    assert list(enriched.list()) == []
+
+
+def test_a_membership_update_without_what_identifies_it_is_degraded_not_bad(
+    raw: LocalStorage, enriched: LocalStorage
+) -> None:
+    """A chat_member update without a chat gives no row and counts as degraded: the update is kept."""
     write_day(
         raw, {"1.json": {"update_id": 1, "chat_member": {}}, "2.json": {"update_id": 2, "chat_member": {}}}
     )
-    assert make_job(raw, enriched).run_day(D).as_dict() == summary(objects=2, skipped={"chat_member": 2})
-    assert partition_files(enriched) == []
+    assert make_job(raw, enriched).run_day(D).as_dict() == summary(
+        objects=2, degraded={"chat_member.chat.id": 2}
+    )
 
 
 def test_a_large_day_is_written_in_row_groups(raw: LocalStorage, enriched: LocalStorage) -> None:
@@ -329,9 +360,12 @@ def test_worker_processes_give_the_same_result_as_one_process(tmp_path: Path, ra
     for processes in (1, 3):
         out = LocalStorage(tmp_path / f"enriched-{processes}")
         result = make_job(raw, out, chunk_objects=4, row_group_rows=8, processes=processes).run_day(D)
-        runs[processes] = (result.as_dict() | {"output": None}, read_rows(out.root / PART))
+        runs[processes] = ({**result.as_dict(), "output": None}, read_rows(out.root / PART))
     assert runs[3] == runs[1]
-    assert runs[1][0] == summary(objects=40, rows=37, duplicates=1, skipped={"poll_answer": 1}, bad_objects=1)
+    assert runs[1][0] == {
+        **summary(objects=40, rows=37, duplicates=1, skipped={"poll_answer": 1}, bad_objects=1),
+        "output": None,
+    }
 
 
 def test_a_failing_read_stops_the_day_and_keeps_the_old_partition(
@@ -360,7 +394,8 @@ def test_the_scheduled_run_processes_the_day_before_the_event(
     assert job.run_scheduled("2026-10-07T02:15:00Z") == summary(
         objects=10,
         rows=8,
-        skipped={"message_reaction": 1, "my_chat_member": 1},
+        tables={"member_events": 1, "message_entities": 1},
+        degraded={"message_reaction.message_id": 1, "my_chat_member.date": 1},
         output=f"{enriched.uri}/{PART}",
     )
 
@@ -377,12 +412,15 @@ def test_the_scheduled_run_fails_after_writing_when_objects_are_bad(
 
 def test_the_summary_is_one_json_line() -> None:
     """Keys in a fixed order, skipped kinds sorted."""
-    result = DaySummary(
-        date=DAY, objects=3, rows=1, skipped={"poll_answer": 1, "chat_member": 1}, seconds=0.5
-    )
+    result = DaySummary(date=DAY, objects=3, skipped={"poll_answer": 1, "inline_query": 1}, seconds=0.5)
+    result.rows["messages"] = 1
+    result.output["messages"] = "lake/enriched/messages/context_date=2026-10-05/part-00000.parquet"
     assert result.to_json() == (
-        '{"date":"2026-10-05","objects":3,"rows":1,"duplicates":0,'
-        '"skipped":{"chat_member":1,"poll_answer":1},"degraded":{},"bad_objects":0,"seconds":0.5,"output":null}'
+        '{"date":"2026-10-05","objects":3,'
+        '"rows":{"messages":1,"reactions":0,"member_events":0,"message_entities":0},"duplicates":0,'
+        '"skipped":{"inline_query":1,"poll_answer":1},"degraded":{},"bad_objects":0,"seconds":0.5,'
+        '"output":{"messages":"lake/enriched/messages/context_date=2026-10-05/part-00000.parquet",'
+        '"reactions":null,"member_events":null,"message_entities":null}}'
     )
 
 
@@ -408,7 +446,7 @@ def test_more_than_1000_objects_on_s3_are_all_read(s3_bucket: str) -> None:
     rows = _s3_read_rows(enriched, PART)
     assert [r["update_id"] for r in rows] == list(range(1, 1101))
     assert rows[0] == stored_row(update_id=1, text="1")
-    assert list(enriched.list("")) == [PART]
+    assert list(enriched.list("messages/")) == [PART]
 
 
 def test_s3_rerun_replaces_the_partition(s3_bucket: str) -> None:
@@ -417,9 +455,9 @@ def test_s3_rerun_replaces_the_partition(s3_bucket: str) -> None:
     write_day(raw, MIXED_DAY)
     job = make_job(raw, enriched)
     job.run_day(D)
-    enriched.put(f"context_date={DAY}/part-00001.parquet", b"stale")
+    enriched.put(f"messages/context_date={DAY}/part-00001.parquet", b"stale")
     job.run_day(D)
-    assert list(enriched.list(f"context_date={DAY}/")) == [PART]
+    assert list(enriched.list(f"messages/context_date={DAY}/")) == [PART]
     assert _s3_read_rows(enriched, PART) == MIXED_ROWS
 
 
@@ -452,7 +490,7 @@ def test_an_s3_write_error_fails_the_run(s3_bucket: str) -> None:
     write_day(raw, {"1.json": update(1, text="a")})
     with pytest.raises(
         StorageError,
-        match=r"cannot write s3://no-such-bucket/enriched/context_date=2026-10-05/part-00000.parquet",
+        match=r"cannot write s3://no-such-bucket/enriched/messages/context_date=2026-10-05/part-00000.parquet",
     ):
         make_job(raw, S3Storage("no-such-bucket", "enriched")).run_day(D)
 
@@ -482,9 +520,9 @@ def test_worker_processes_read_s3_with_clients_of_their_own(s3_bucket: str) -> N
     for processes in (1, 2):
         enriched = S3Storage(s3_bucket, f"enriched-{processes}")
         result = make_job(raw, enriched, chunk_objects=3, processes=processes).run_day(D)
-        results.append((result.as_dict() | {"output": None}, _s3_read_rows(enriched, PART)))
+        results.append(({**result.as_dict(), "output": None}, _s3_read_rows(enriched, PART)))
     assert results[1] == results[0]
-    assert results[0][0] == summary(objects=11, rows=11)
+    assert results[0][0] == {**summary(objects=11, rows=11), "output": None}
     assert [r["update_id"] for r in results[0][1]] == list(range(1, 12))
 
 

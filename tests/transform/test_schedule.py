@@ -26,8 +26,9 @@ from tests.helpers import CHALICE_DIR
 from tests.helpers.etl import TICK, make_job, stored_row, update, write_day
 
 CONFIG = json.loads((CHALICE_DIR / ".chalice" / "config.json").read_text())
+TABLE_NAMES = ("messages", "reactions", "member_events", "message_entities")
 DAY = "2026-10-05"
-PART = f"context_date={DAY}/part-00000.parquet"
+PART = f"messages/context_date={DAY}/part-00000.parquet"
 
 
 @pytest.mark.parametrize(
@@ -116,20 +117,20 @@ def test_the_schedule_runs_the_day_before_the_event_through_the_test_client(
 ) -> None:
     """A hand-built event at 00:15 UTC on the 6th writes the 5th's partition and returns the summary."""
     raw, enriched = LocalStorage(tmp_path / "raw"), LocalStorage(tmp_path / "enriched")
-    write_day(raw, {"1.json": update(1, text="oi"), "2.json": {"update_id": 2, "chat_member": {}}})
+    write_day(raw, {"1.json": update(1, text="oi"), "2.json": {"update_id": 2, "poll_answer": {}}})
     app._etl = make_job(raw, enriched)
     with Client(app.app, stage_name="dev", project_dir=str(CHALICE_DIR)) as client:
         response = client.lambda_.invoke("etl_daily", _event(client, "2026-10-06T00:15:00Z"))
     assert response.payload == {
         "date": DAY,
         "objects": 2,
-        "rows": 1,
+        "rows": {"messages": 1, "reactions": 0, "member_events": 0, "message_entities": 0},
         "duplicates": 0,
-        "skipped": {"chat_member": 1},
+        "skipped": {"poll_answer": 1},
         "degraded": {},
         "bad_objects": 0,
         "seconds": TICK,
-        "output": f"{enriched.uri}/{PART}",
+        "output": {t: f"{enriched.uri}/{PART.replace('messages/', f'{t}/')}" for t in TABLE_NAMES},
     }
     assert pq.read_table(enriched.root / PART).to_pylist() == [stored_row(update_id=1, text="oi")]
 
@@ -159,10 +160,10 @@ def test_the_dev_stage_builds_the_etl_from_the_shell_s_environment(
     write_day(LocalStorage(tmp_path / "raw"), {"7.json": update(7, text="a")}, day="2026-10-04")
     with Client(app.app, stage_name="dev", project_dir=str(CHALICE_DIR)) as client:
         payload = client.lambda_.invoke("etl_daily", _event(client, "2026-10-06T00:15:00Z")).payload
-    assert (payload["date"], payload["rows"], payload["output"]) == (
+    assert (payload["date"], payload["rows"]["messages"], payload["output"]["messages"]) == (
         "2026-10-04",
         1,
-        f"{tmp_path / 'enriched'}/context_date=2026-10-04/part-00000.parquet",
+        f"{tmp_path / 'enriched'}/messages/context_date=2026-10-04/part-00000.parquet",
     )
 
 
@@ -182,12 +183,14 @@ def test_the_prod_stage_reads_and_writes_its_s3_lake(app: ModuleType, aws: None)
     assert {k: v for k, v in payload.items() if k != "seconds"} == {
         "date": DAY,
         "objects": 3,
-        "rows": 3,
+        "rows": {"messages": 3, "reactions": 0, "member_events": 0, "message_entities": 0},
         "duplicates": 0,
         "skipped": {},
         "degraded": {},
         "bad_objects": 0,
-        "output": f"s3://tgpipe-lake-prod/enriched/{PART}",
+        "output": {
+            t: f"s3://tgpipe-lake-prod/enriched/{PART.replace('messages/', f'{t}/')}" for t in TABLE_NAMES
+        },
     }
     body = s3.get_object(Bucket="tgpipe-lake-prod", Key=f"enriched/{PART}")["Body"].read()
     assert [r["text"] for r in pq.read_table(io.BytesIO(body)).to_pylist()] == ["1", "2", "3"]

@@ -1,4 +1,5 @@
-"""The enriched table's declared schema, and rows turned into record batches of exactly that schema."""
+"""The enriched lake's declared tables (schema and key), and rows turned into record batches of exactly
+that schema."""
 
 from __future__ import annotations
 
@@ -6,46 +7,122 @@ import pyarrow as pa
 import pytest
 
 from etl.transform.enrich import Row
-from etl.transform.schema import ENRICHED_SCHEMA, to_record_batch
+from etl.transform.entities import EntityRow
+from etl.transform.events import MemberEventRow, ReactionRow
+from etl.transform.schema import ENTITIES, MEMBER_EVENTS, MESSAGES, REACTIONS, TABLES, Table, to_record_batch
 from tests.helpers.etl import NOW, NOW_MS, row
 
-EXPECTED_COLUMNS = [
-    ("update_id", pa.int64(), False),
-    ("update_kind", pa.string(), False),
-    ("message_id", pa.int64(), False),
-    ("chat_id", pa.int64(), False),
-    ("chat_type", pa.string(), False),
-    ("chat_title", pa.string(), True),
-    ("from_id", pa.int64(), True),
-    ("from_is_bot", pa.bool_(), True),
-    ("from_first_name", pa.string(), True),
-    ("from_username", pa.string(), True),
-    ("sender_chat_id", pa.int64(), True),
-    ("date", pa.int64(), False),
-    ("edit_date", pa.int64(), True),
-    ("message_type", pa.string(), False),
-    ("text", pa.string(), True),
-    ("caption", pa.string(), True),
-    ("reply_to_message_id", pa.int64(), True),
-    ("message_thread_id", pa.int64(), True),
-    ("is_forwarded", pa.bool_(), False),
-    ("bot_command", pa.string(), True),
-    ("new_chat_members_count", pa.int32(), True),
-    ("left_chat_member_id", pa.int64(), True),
-    ("context_timestamp", pa.timestamp("ms", tz="UTC"), True),
-]
+I64, STR, BOOL, I32 = pa.int64(), pa.string(), pa.bool_(), pa.int32()
+PROCESSED = ("context_timestamp", pa.timestamp("ms", tz="UTC"), True)
+EXPECTED: dict[str, list[tuple[str, pa.DataType, bool]]] = {
+    "messages": [
+        ("update_id", I64, False),
+        ("update_kind", STR, False),
+        ("message_id", I64, False),
+        ("chat_id", I64, False),
+        ("chat_type", STR, False),
+        ("chat_title", STR, True),
+        ("from_id", I64, True),
+        ("from_is_bot", BOOL, True),
+        ("from_first_name", STR, True),
+        ("from_username", STR, True),
+        ("sender_chat_id", I64, True),
+        ("date", I64, False),
+        ("edit_date", I64, True),
+        ("message_type", STR, False),
+        ("text", STR, True),
+        ("caption", STR, True),
+        ("reply_to_message_id", I64, True),
+        ("message_thread_id", I64, True),
+        ("is_forwarded", BOOL, False),
+        ("bot_command", STR, True),
+        ("new_chat_members_count", I32, True),
+        ("left_chat_member_id", I64, True),
+        ("service_kind", STR, True),
+        ("topic_name", STR, True),
+        ("migrate_to_chat_id", I64, True),
+        ("migrate_from_chat_id", I64, True),
+        ("media_group_id", STR, True),
+        ("via_bot_id", I64, True),
+        ("quote_text", STR, True),
+        ("entity_count", I32, False),
+        PROCESSED,
+    ],
+    "reactions": [
+        ("update_id", I64, False),
+        ("change_index", I32, False),
+        ("chat_id", I64, False),
+        ("message_id", I64, False),
+        ("user_id", I64, True),
+        ("actor_chat_id", I64, True),
+        ("date", I64, False),
+        ("reaction", STR, False),
+        ("delta", I32, True),
+        ("count", I32, True),
+        ("is_snapshot", BOOL, False),
+        ("source", STR, False),
+        PROCESSED,
+    ],
+    "member_events": [
+        ("update_id", I64, False),
+        ("chat_id", I64, False),
+        ("user_id", I64, False),
+        ("user_is_bot", BOOL, True),
+        ("user_first_name", STR, True),
+        ("user_username", STR, True),
+        ("actor_user_id", I64, True),
+        ("date", I64, False),
+        ("event", STR, False),
+        ("old_status", STR, True),
+        ("new_status", STR, True),
+        ("via_invite_link", STR, True),
+        ("via_join_request", BOOL, False),
+        ("source", STR, False),
+        PROCESSED,
+    ],
+    "message_entities": [
+        ("update_id", I64, False),
+        ("update_kind", STR, False),
+        ("chat_id", I64, False),
+        ("message_id", I64, False),
+        ("in_caption", BOOL, False),
+        ("entity_index", I32, False),
+        ("kind", STR, False),
+        ("offset", I32, True),
+        ("length", I32, True),
+        ("value", STR, True),
+        ("user_id", I64, True),
+        PROCESSED,
+    ],
+}
 PROCESSED_AT = pa.scalar(NOW, pa.timestamp("ms", tz="UTC"))
 
 
-def test_the_schema_is_the_issue_s_table_in_order() -> None:
+@pytest.mark.parametrize("table", TABLES, ids=lambda t: t.name)
+def test_every_table_s_schema_in_order(table: Table) -> None:
     """Names, types and nullability of every column, in order; context_date is a folder, not a column."""
-    expected = pa.schema([pa.field(name, kind, nullable=null) for name, kind, null in EXPECTED_COLUMNS])
-    assert expected == ENRICHED_SCHEMA
+    expected = pa.schema([pa.field(name, kind, nullable=null) for name, kind, null in EXPECTED[table.name]])
+    assert table.schema == expected
 
 
-def test_a_row_holds_every_column_but_the_run_s_timestamp() -> None:
-    """Row's fields are the schema's columns in the same order, context_timestamp excepted."""
-    assert [*Row._fields, "context_timestamp"] == ENRICHED_SCHEMA.names
+def test_the_tables_and_their_keys() -> None:
+    """Four tables, each with the columns that identify a row (tested unique by dbt)."""
+    assert [(t.name, t.key) for t in TABLES] == [
+        ("messages", ("update_id",)),
+        ("reactions", ("update_id", "change_index")),
+        ("member_events", ("update_id", "user_id")),
+        ("message_entities", ("update_id", "in_caption", "entity_index")),
+    ]
+
+
+@pytest.mark.parametrize(
+    ("table", "row_type"),
+    [(MESSAGES, Row), (REACTIONS, ReactionRow), (MEMBER_EVENTS, MemberEventRow), (ENTITIES, EntityRow)],
+    ids=lambda v: getattr(v, "name", ""),
+)
+def test_a_row_tuple_holds_every_column_but_the_run_s_timestamp(table: Table, row_type: type) -> None:
+    """The row tuples' fields are the schema's columns in the same order, context_timestamp excepted."""
+    assert [*row_type._fields, "context_timestamp"] == table.schema.names
 
 
 def test_rows_become_a_record_batch_of_the_schema() -> None:
@@ -54,8 +131,8 @@ def test_rows_become_a_record_batch_of_the_schema() -> None:
     second = Row(
         **row(update_id=2, message_type="service", new_chat_members_count=3, from_id=None, from_is_bot=None)
     )
-    batch = to_record_batch([first, second], PROCESSED_AT)
-    assert batch.schema == ENRICHED_SCHEMA
+    batch = to_record_batch(MESSAGES, [first, second], PROCESSED_AT)
+    assert batch.schema == MESSAGES.schema
     assert batch.to_pylist() == [
         {**row(text="oi", message_thread_id=12), "context_timestamp": NOW_MS},
         {
@@ -65,16 +142,21 @@ def test_rows_become_a_record_batch_of_the_schema() -> None:
             "context_timestamp": NOW_MS,
         },
     ]
+    reaction = ReactionRow(7, 0, -100, 5, 11, None, 1764000000, "👍", 1, None, False, "message_reaction")
+    assert to_record_batch(REACTIONS, [reaction], PROCESSED_AT).to_pylist() == [
+        {**reaction._asdict(), "context_timestamp": NOW_MS}
+    ]
 
 
-def test_no_rows_make_an_empty_batch_of_the_schema() -> None:
-    """A chunk with no message at all still has the declared schema (nothing is inferred)."""
-    batch = to_record_batch([], PROCESSED_AT)
-    assert (batch.num_rows, batch.schema) == (0, ENRICHED_SCHEMA)
+@pytest.mark.parametrize("table", TABLES, ids=lambda t: t.name)
+def test_no_rows_make_an_empty_batch_of_the_schema(table: Table) -> None:
+    """A chunk with no row of a table still has the declared schema (nothing is inferred)."""
+    batch = to_record_batch(table, [], PROCESSED_AT)
+    assert (batch.num_rows, batch.schema) == (0, table.schema)
 
 
 def test_a_value_of_the_wrong_type_is_refused_not_coerced() -> None:
     """The arrays are typed up front: a string in an int64 column fails instead of changing the schema."""
     bad = Row(**row(message_id="501"))
     with pytest.raises((pa.ArrowInvalid, pa.ArrowTypeError)):
-        to_record_batch([bad], PROCESSED_AT)
+        to_record_batch(MESSAGES, [bad], PROCESSED_AT)

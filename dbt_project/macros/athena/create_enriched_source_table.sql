@@ -1,9 +1,10 @@
 {#
     dbt run-operation create_enriched_source_table [--args '{replace: true}' | '{dry_run: true}']
 
-    Creates (idempotently) the Glue database and the external table behind source('telegram',
-    'messages') over TGPIPE_ENRICHED_URI, with partition projection on context_date: every day the
-    ETL writes is queryable at once, with no MSCK REPAIR TABLE and no Glue partitions to manage.
+    Creates (idempotently) the Glue database and the external tables behind the telegram sources
+    (messages, reactions, member_events, message_entities), each over its folder of
+    TGPIPE_ENRICHED_URI, with partition projection on context_date: every day the ETL writes is
+    queryable at once, with no MSCK REPAIR TABLE and no Glue partitions to manage.
     Columns and types come from the source's YAML (declared once, as in the ETL's schema).
     replace: drop and recreate the table (metadata only; the Parquet files stay) to apply a changed
     definition. dry_run: print the DDL instead of running it (works with no AWS account).
@@ -30,7 +31,7 @@
     {%- endfor -%}
     {%- if not dry_run -%}
         {%- set relation = source('telegram', 'messages') -%}
-        {{ log("create_enriched_source_table: " ~ relation.schema ~ "." ~ relation.identifier ~ " reads " ~ tgpipe.enriched_location(), info=true) }}
+        {{ log("create_enriched_source_table: the tables of " ~ relation.schema ~ " read " ~ tgpipe.enriched_location(), info=true) }}
     {%- endif -%}
 {% endmacro %}
 
@@ -48,29 +49,33 @@
 
 
 {% macro enriched_source_table_ddl(replace=false) %}
-    {#- The DDL statements, in order, as a list of strings (Athena runs one statement per query). -#}
-    {%- set relation = source('telegram', 'messages') -%}
-    {%- set location = tgpipe.enriched_location() -%}
-    {%- set node = graph.sources.values() | selectattr('source_name', 'equalto', 'telegram')
-        | selectattr('name', 'equalto', 'messages') | first -%}
+    {#- The DDL statements, in order, as a list of strings (Athena runs one statement per query): the
+        database, then one external table per table of the enriched lake, each over its own folder. -#}
+    {%- set nodes = graph.sources.values() | selectattr('source_name', 'equalto', 'telegram') | sort(attribute='name') -%}
     {%- set partition_column = 'context_date' -%}
-    {%- set columns = [] -%}
-    {%- for column in node.columns.values() if column.name != partition_column -%}
-        {%- if not column.data_type -%}
-            {{ exceptions.raise_compiler_error("source telegram.messages: column " ~ column.name ~ " has no data_type") }}
+    {%- set statements = [] -%}
+    {%- for node in nodes -%}
+        {%- set relation = source('telegram', node.name) -%}
+        {%- set location = tgpipe.enriched_location() ~ node.name ~ '/' -%}
+        {%- set columns = [] -%}
+        {%- for column in node.columns.values() if column.name != partition_column -%}
+            {%- if not column.data_type -%}
+                {{ exceptions.raise_compiler_error("source telegram." ~ node.name ~ ": column " ~ column.name ~ " has no data_type") }}
+            {%- endif -%}
+            {%- do columns.append('`' ~ column.name ~ '` ' ~ column.data_type) -%}
+        {%- endfor -%}
+        {%- set table = '`' ~ relation.schema ~ '`.`' ~ relation.identifier ~ '`' -%}
+        {%- if loop.first -%}
+            {%- do statements.append('create database if not exists `' ~ relation.schema ~ '`') -%}
         {%- endif -%}
-        {%- do columns.append('`' ~ column.name ~ '` ' ~ column.data_type) -%}
-    {%- endfor -%}
-    {%- set table = '`' ~ relation.schema ~ '`.`' ~ relation.identifier ~ '`' -%}
-    {%- set statements = ['create database if not exists `' ~ relation.schema ~ '`'] -%}
-    {%- if replace -%}
-        {%- do statements.append('drop table if exists ' ~ table) -%}
-    {%- endif -%}
-    {%- set ddl -%}
+        {%- if replace -%}
+            {%- do statements.append('drop table if exists ' ~ table) -%}
+        {%- endif -%}
+        {%- set ddl -%}
 create external table if not exists {{ table }} (
     {{ columns | join(',\n    ') }}
 )
-comment 'tgpipe enriched layer: one row per update carrying a Message, partitioned by day of receipt'
+comment 'tgpipe enriched layer: {{ node.name }}, partitioned by day of receipt'
 partitioned by (`{{ partition_column }}` string)
 stored as parquet
 location '{{ location }}'
@@ -83,8 +88,9 @@ tblproperties (
     'projection.{{ partition_column }}.interval.unit' = 'DAYS',
     'storage.location.template' = '{{ location }}{{ partition_column }}=${{ "{" ~ partition_column ~ "}" }}/'
 )
-    {%- endset -%}
-    {%- do statements.append(ddl) -%}
+        {%- endset -%}
+        {%- do statements.append(ddl) -%}
+    {%- endfor -%}
     {{- return(statements) -}}
 {% endmacro %}
 

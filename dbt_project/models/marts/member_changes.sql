@@ -1,17 +1,28 @@
+{#
+    Joins and leaves per member: a person who joined counts once a day however
+    many updates said so (a service message and a chat_member update for the
+    same join, or a join after a leave). Leaving includes being removed or banned.
+#}
+
 with
 
-messages as (
+member_events as (
 
-    select * from {{ ref('stg_telegram__messages') }}
+    select * from {{ ref('stg_telegram__member_events') }}
 
 ),
 
-service_messages as (
+directions as (
 
-    select * from messages
-    where
-        update_kind in ('message', 'channel_post')
-        and is_service
+    select
+        chat_id,
+        changed_date,
+        user_id,
+        case
+            when member_event = 'joined' then 'joined'
+            when member_event in ('left', 'kicked', 'banned') then 'left'
+        end as direction
+    from member_events
 
 ),
 
@@ -19,13 +30,15 @@ daily_changes as (
 
     select
         chat_id,
-        message_date,
-        cast(
-            coalesce(sum(new_chat_members_count), 0) as bigint
+        changed_date as message_date,
+        count(
+            distinct case when direction = 'joined' then user_id end
         ) as joined_members,
-        count(left_chat_member_id) as left_members
-    from service_messages
-    where new_chat_members_count > 0 or left_chat_member_id is not null
+        count(
+            distinct case when direction = 'left' then user_id end
+        ) as left_members
+    from directions
+    where direction is not null
     group by 1, 2
 
 ),

@@ -1,0 +1,70 @@
+{#
+    One row per change of one member's membership (update_id, user_id):
+    chat_member / my_chat_member updates, service messages adding or removing
+    members, join requests and imported history. Times: `changed_at` UTC,
+    `changed_date` local to var('timezone').
+#}
+
+with
+
+source as (
+
+    select * from {{ source('telegram', 'member_events') }}
+
+),
+
+-- A redelivered update can land in two days' partitions: keep the first one.
+ranked as (
+
+    select
+        source.*,
+        row_number() over (
+            partition by source.update_id, source.user_id
+            order by source.context_date asc, source.context_timestamp asc
+        ) as receipt_rank
+    from source
+
+),
+
+deduplicated as (
+
+    select * from ranked
+    where receipt_rank = 1
+
+),
+
+renamed as (
+
+    select
+        cast(update_id as bigint) as update_id,
+        cast(chat_id as bigint) as chat_id,
+        cast(user_id as bigint) as user_id,
+        cast(user_is_bot as boolean) as user_is_bot,
+        cast(user_first_name as varchar) as user_first_name,
+        cast(user_username as varchar) as user_username,
+        cast(actor_user_id as bigint) as actor_user_id,
+        cast(event as varchar) as member_event,
+        cast(old_status as varchar) as old_status,
+        cast(new_status as varchar) as new_status,
+        cast(via_invite_link as varchar) as invite_link_name,
+        cast(via_join_request as boolean) as is_via_join_request,
+        cast(source as varchar) as event_source,
+        {{ tgpipe.epoch_to_timestamp('"date"') }} as changed_at,
+        cast(context_date as varchar) as context_date,
+        cast(context_timestamp as timestamp) as processed_at
+    from deduplicated
+
+),
+
+localized as (
+
+    select
+        renamed.*,
+        cast(
+            {{ tgpipe.to_local_timestamp('renamed.changed_at') }} as date
+        ) as changed_date
+    from renamed
+
+)
+
+select * from localized

@@ -1,0 +1,68 @@
+{#
+    One row per change of one reaction (update_id, change_index): a person's
+    reaction added (+1) or removed (-1), or a total per reaction (is_snapshot:
+    anonymous counts, imported history). Times: `reacted_at` UTC,
+    `reacted_date` local to var('timezone').
+#}
+
+with
+
+source as (
+
+    select * from {{ source('telegram', 'reactions') }}
+
+),
+
+-- A redelivered update can land in two days' partitions: keep the first one.
+ranked as (
+
+    select
+        source.*,
+        row_number() over (
+            partition by source.update_id, source.change_index
+            order by source.context_date asc, source.context_timestamp asc
+        ) as receipt_rank
+    from source
+
+),
+
+deduplicated as (
+
+    select * from ranked
+    where receipt_rank = 1
+
+),
+
+renamed as (
+
+    select
+        cast(update_id as bigint) as update_id,
+        cast(change_index as integer) as change_index,
+        cast(chat_id as bigint) as chat_id,
+        cast(message_id as bigint) as message_id,
+        cast(user_id as bigint) as user_id,
+        cast(actor_chat_id as bigint) as actor_chat_id,
+        cast(reaction as varchar) as reaction,
+        cast(delta as integer) as delta,
+        cast("count" as integer) as reaction_count,
+        cast(is_snapshot as boolean) as is_snapshot,
+        cast(source as varchar) as reaction_source,
+        {{ tgpipe.epoch_to_timestamp('"date"') }} as reacted_at,
+        cast(context_date as varchar) as context_date,
+        cast(context_timestamp as timestamp) as processed_at
+    from deduplicated
+
+),
+
+localized as (
+
+    select
+        renamed.*,
+        cast(
+            {{ tgpipe.to_local_timestamp('renamed.reacted_at') }} as date
+        ) as reacted_date
+    from renamed
+
+)
+
+select * from localized
