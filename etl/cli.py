@@ -221,14 +221,22 @@ def poll_command(timeout: int, once: bool, api_url: str | None) -> None:
     default=None,
     help="Also import the basic group's history (before its migration to a supergroup) under this id.",
 )
+@click.option(
+    "--export-timezone",
+    "export_timezone",
+    default=None,
+    metavar="ZONE",
+    help="Time zone of the computer that wrote an old export (local times only); default TGPIPE_TIMEZONE.",
+)
 @click.option("--workers", default=16, show_default=True, type=click.IntRange(1, 64), help="Parallel writes.")
 def import_export_command(
-    export: Path, chat_id: int, migrated_from_chat_id: int | None, workers: int
+    export: Path, chat_id: int, migrated_from_chat_id: int | None, export_timezone: str | None, workers: int
 ) -> None:
     """Import a Telegram Desktop export (result.json) into the raw lake as Bot API updates.
 
     Messages the webhook already stored (same chat and message id) are skipped; rerunning is safe.
-    Then run `tgpipe backfill` over the days it reports.
+    Messages dated before Telegram existed are refused and named on stderr. Then run
+    `tgpipe backfill` over the days it reports.
 
     \b
     Example:
@@ -236,12 +244,13 @@ def import_export_command(
     """
     from tqdm import tqdm
 
-    from .config import raw_uri_from_env, timezone_from_env
+    from .config import parse_timezone, raw_uri_from_env, timezone_from_env
     from .ingest.history.importer import import_export
     from .ingest.history.reader import progress_total
     from .storage import open_storage
 
     raw_uri, zone = raw_uri_from_env(), timezone_from_env()
+    local_zone = zone if export_timezone is None else parse_timezone(export_timezone, "--export-timezone")
     with tqdm(total=progress_total(export), unit="B", unit_scale=True, desc="import", file=sys.stderr) as bar:
 
         def advance(nbytes: int) -> None:
@@ -253,9 +262,18 @@ def import_export_command(
             open_storage(raw_uri),
             zone,
             migrated_from_chat_id=migrated_from_chat_id,
+            export_timezone=local_zone,
             progress=advance,
             workers=workers,
         )
+    if summary.local_times:
+        click.echo(
+            f"Warning: {summary.local_times} message(s) have times the export kept as local times only; "
+            f"read in {local_zone.key} (--export-timezone)",
+            err=True,
+        )
+    for refusal in summary.refusals:
+        click.echo(f"Warning: message {refusal.export_id} refused: {refusal.detail}", err=True)
     click.echo(json.dumps(summary.as_dict(), sort_keys=True, ensure_ascii=False))
 
 

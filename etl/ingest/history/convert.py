@@ -20,12 +20,43 @@ a poll has no id. Service messages name members by display name only: a member i
 the actor with that name, else of the one sender of the export with that name, else
 :func:`unknown_user_id` of the name (above every real user id, which has at most 52 bits).
 
+Reactions: an exported message's ``reactions`` (``[{"type": "emoji"|"custom_emoji"|"paid", "count",
+"emoji"|"document_id", "recent": [{"from", "from_id", "date", "date_unixtime"?}]}]``) become one
+``message_reaction_count`` update beside the message, dated like the message: ``reactions`` as Bot API
+ReactionCount objects (``{"type": ReactionType, "total_count"}``; ``empty`` reactions are left out) and
+``recent``, one entry per recent reactor (``{"user": User, "type": ReactionType, "date"}``, or
+``"actor_chat"`` for a chat reacting anonymously), whose ids resolve like service messages' members.
+
+Forum topics: a ``topic_created`` service message becomes ``forum_topic_created`` (``name``, and
+``icon_color`` 7322096, the first of Telegram's six topic colours: the export does not keep the
+colour) with ``message_thread_id`` its own id; ``topic_edit`` becomes ``forum_topic_edited``. A
+message whose ``reply_to_message_id`` is a topic's creating message, or a message in a topic, gets
+``message_thread_id`` and ``is_topic_message`` (exports are in ascending id order, so a reply's
+topic is known when it is read). The export keeps no topic for service messages other than
+``topic_created`` and none for topics created before the exported range.
+
+Times: ``date_unixtime`` when the export has it; older exports wrote only the local time of the
+exporting computer (``"date": "2020-01-02T03:04:05"``), read in the export's time zone. A local
+time that happens twice (clocks going back) is its first occurrence, one that does not exist
+(clocks going forward) is read with the offset before the change, landing an hour later: Python's
+``fold=0``. A message dated before Telegram existed (:data:`TELEGRAM_EPOCH`, 2013-08-01 UTC) is
+refused, as is one without any date.
+
 Update ids (:func:`import_update_id`) live in a range Telegram never uses: real update ids are
-small positive numbers, imported ones are ``2**62 | h30(chat_id) << 32 | edit << 31 |
-message_id``, where ``h30`` is the first 30 bits of SHA-256 of the chat id in decimal, ``edit`` is
-1 for the ``edited_message`` update of an edited message, and message ids are below ``2**31``
-(MTProto's int32). They are deterministic, never collide with a real update, and two chats share
-an id only if their 30-bit hashes collide (probability 2**-30 per pair of chats).
+small positive numbers, imported ones are ``2**62 | c << 32 | edit << 31 | message_id``:
+
+* ``c`` (30 bits) is the chat field: ``h30(chat_id)``, the first 30 bits of SHA-256 of the chat id in
+  decimal, for a message and its edit, and ``h30(chat_id) ^ 1`` (its lowest bit, bit 32, flipped)
+  for the message's ``message_reaction_count``;
+* ``edit`` (bit 31) is 1 for the ``edited_message`` update of an edited message;
+* message ids are below ``2**31`` (MTProto's int32).
+
+Within one chat the message, edit and reactions ids of every message therefore all differ (the
+reactions' chat field never equals the message's, the edit's edit bit never equals the
+message's), and message and edit ids are the ones imports wrote before reactions were imported, so
+rerunning an old import still rewrites the same keys (the ETL deduplicates by update id). They are
+deterministic, at least ``2**62``, never collide with a real update, and two chats share an id only
+if their chat fields collide (probability about 3 * 2**-30 per pair of chats).
 """
 
 from __future__ import annotations
@@ -34,18 +65,23 @@ import hashlib
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any, Final
+from zoneinfo import ZoneInfo
 
 __all__ = [
     "CHANNEL_ID_OFFSET",
     "IMPORT_UPDATE_ID_FLOOR",
     "MIGRATED_ID_SHIFT",
+    "TELEGRAM_EPOCH",
+    "TOPIC_ICON_COLOR",
     "Converted",
     "ExportChat",
     "MessageConverter",
     "People",
     "bot_api_chat_type",
     "entities_from_parts",
+    "export_time",
     "import_update_id",
     "parse_peer",
     "unknown_user_id",
@@ -58,6 +94,10 @@ _MAX_MESSAGE_ID: Final = 2**31 - 1
 MIGRATED_ID_SHIFT: Final = -1_000_000_000
 CHANNEL_ID_OFFSET: Final = 10**12  # Bot API id of channel/supergroup N is -(10**12 + N): "-100N"
 _UNKNOWN_USER_ID_BASE: Final = 2**52
+# No Telegram message is older than the service (launched 2013-08-14): earlier dates are corrupt.
+TELEGRAM_EPOCH: Final = int(datetime(2013, 8, 1, tzinfo=UTC).timestamp())
+# The colour of a topic's icon, which exports do not keep: the first of the six Telegram offers (0x6FB9F0).
+TOPIC_ICON_COLOR: Final = 7322096
 
 # The placeholder senders the Bot API puts in ``from`` when a message is sent on behalf of a chat.
 GROUP_ANONYMOUS_BOT: Final = {
@@ -127,13 +167,36 @@ def bot_api_chat_type(export_type: str) -> str | None:
     return _CHAT_TYPES.get(export_type)
 
 
-def import_update_id(chat_id: int, message_id: int, *, edit: bool = False) -> int:
-    """The deterministic update id of an imported message (or of its edit); see the module docstring."""
+def import_update_id(chat_id: int, message_id: int, *, edit: bool = False, reactions: bool = False) -> int:
+    """The deterministic update id of an imported message, of its edit or of its reactions (see the
+    module docstring)."""
     if not 1 <= message_id <= _MAX_MESSAGE_ID:
         raise ValueError(f"message id {message_id} is outside 1..2**31-1")
+    if edit and reactions:
+        raise ValueError("an imported update is a message, its edit or its reactions: not two of them")
     digest = hashlib.sha256(str(chat_id).encode("ascii")).digest()
-    chat_hash = int.from_bytes(digest[:4], "big") >> 2
-    return IMPORT_UPDATE_ID_FLOOR | chat_hash << 32 | int(edit) << 31 | message_id
+    chat_field = (int.from_bytes(digest[:4], "big") >> 2) ^ int(reactions)
+    return IMPORT_UPDATE_ID_FLOOR | chat_field << 32 | int(edit) << 31 | message_id
+
+
+def export_time(raw: Mapping[str, Any], name: str, zone: ZoneInfo) -> tuple[int | None, bool]:
+    """The Unix time of field ``name`` (``date``, ``edited``) of an export object, and whether it was
+    read from the local time alone (``{name}_unixtime`` missing): then in ``zone``, ``fold=0``."""
+    stamp = raw.get(f"{name}_unixtime")
+    if isinstance(stamp, str) and stamp.isdigit():
+        return int(stamp), False
+    if type(stamp) is int and stamp >= 0:
+        return stamp, False
+    local = raw.get(name)
+    if not isinstance(local, str):
+        return None, False
+    try:
+        moment = datetime.fromisoformat(local)
+    except ValueError:
+        return None, False
+    if moment.tzinfo is not None:  # an offset written with the time needs no zone
+        return int(moment.timestamp()), False
+    return int(moment.replace(tzinfo=zone, fold=0).timestamp()), True
 
 
 def unknown_user_id(name: str) -> int:
@@ -262,12 +325,16 @@ class ExportChat:
 @dataclass(frozen=True, slots=True)
 class Converted:
     """An exported message as updates: ``(unix time of its "receipt", update)`` pairs, none when
-    ``kind`` is one the import does not carry (then ``supported`` is false)."""
+    ``kind`` is one the import does not carry (then ``supported`` is false) or when the message is
+    refused (``refused`` says why, in words naming no content; ``kind`` is the reason's key).
+    ``local_time`` tells that a time of the message was read from its local time alone."""
 
     kind: str
     chat_id: int | None
     message_id: int | None
     updates: tuple[tuple[int, dict[str, Any]], ...] = ()
+    local_time: bool = False
+    refused: str | None = None
 
     @property
     def supported(self) -> bool:
@@ -291,18 +358,36 @@ def _file_name(raw: Mapping[str, Any]) -> str | None:
     return None
 
 
+def _reaction_type(item: object) -> dict[str, Any] | None:
+    """The Bot API ReactionType of an exported reaction; None for ``empty`` or unreadable ones."""
+    if not isinstance(item, dict):
+        return None
+    kind = item.get("type")
+    if kind == "emoji" and _str(item.get("emoji")):
+        return {"type": "emoji", "emoji": item["emoji"]}
+    if kind == "custom_emoji" and item.get("document_id") not in (None, ""):
+        return {"type": "custom_emoji", "custom_emoji_id": str(item["document_id"])}
+    if kind == "paid":
+        return {"type": "paid"}
+    return None
+
+
 def _pick(**values: object) -> dict[str, Any]:
     return {key: value for key, value in values.items() if value is not None}
 
 
 class MessageConverter:
-    """Turns export messages of one chat into Bot API updates."""
+    """Turns export messages of one chat into Bot API updates, in the export's order (a reply's forum
+    topic is learned from the message it answers). ``zone`` reads times the export kept only as
+    local times."""
 
-    def __init__(self, chat: ExportChat, people: People | None = None) -> None:
+    def __init__(self, chat: ExportChat, people: People | None = None, zone: ZoneInfo | None = None) -> None:
         self.chat = chat
         self.people = people or People()
+        self.zone = zone or ZoneInfo("UTC")
         channel = chat.chat_type == "channel"
         self._kinds = ("channel_post", "edited_channel_post") if channel else ("message", "edited_message")
+        self._topics: dict[int, int] = {}  # export id of a message in a forum topic -> the topic's id
 
     def _locate(self, export_id: int) -> tuple[int, int] | None:
         """(chat id, message id) of an export id; None for migrated history whose old chat is unknown."""
@@ -313,7 +398,7 @@ class MessageConverter:
         return self.chat.migrated_from_chat_id, export_id - MIGRATED_ID_SHIFT
 
     def convert(self, raw: Mapping[str, Any]) -> Converted:
-        """The updates of one exported message (validated beforehand: integer ``id``, ``date_unixtime``)."""
+        """The updates of one exported message (validated beforehand: integer ``id``)."""
         kind_of_entry = raw.get("type")
         export_id = _int(raw.get("id")) or 0
         if kind_of_entry not in ("message", "service"):
@@ -324,26 +409,44 @@ class MessageConverter:
         chat_id, message_id = located
         if not 1 <= message_id <= _MAX_MESSAGE_ID:
             return Converted("bad_message_id", chat_id, None)
+        date, local = export_time(raw, "date", self.zone)
+        if date is None:
+            return Converted(
+                "no_date", chat_id, message_id, refused='it has no "date_unixtime" nor a readable "date"'
+            )
+        if date < TELEGRAM_EPOCH:
+            when = datetime.fromtimestamp(date, UTC).strftime("%Y-%m-%d %H:%M:%S")
+            return Converted(
+                "date_before_telegram",
+                chat_id,
+                message_id,
+                local_time=local,
+                refused=f"its date, {when} UTC, is before Telegram existed (2013-08-01)",
+            )
         chat = self.chat.as_bot_api(chat_id)
-        date = _int(raw.get("date_unixtime")) or 0
         message: dict[str, Any] = {"message_id": message_id}
         if kind_of_entry == "service":
             message.update(self._sender(raw.get("actor"), raw.get("actor_id"), chat))
             message["chat"] = chat
             message["date"] = date
             body, kind = self._service(raw, chat, chat_id)
+            if body is not None and "forum_topic_created" in body:
+                self._topics[export_id] = export_id
+                message.update(message_thread_id=message_id, is_topic_message=True)
         else:
             message.update(self._sender(raw.get("from"), raw.get("from_id"), chat))
             message["chat"] = chat
             message["date"] = date
+            message.update(self._topic(raw, export_id))
             body, kind = self._content(raw, chat, date)
         if body is None:
-            return Converted(kind, chat_id, message_id)
+            return Converted(kind, chat_id, message_id, local_time=local)
         message.update(body)
         kind_message, kind_edit = self._kinds
         updates = [(date, {"update_id": import_update_id(chat_id, message_id), kind_message: message})]
-        edit_date = _int(raw.get("edited_unixtime"))
-        if edit_date:
+        edit_date, edit_local = export_time(raw, "edited", self.zone)
+        if edit_date and edit_date >= TELEGRAM_EPOCH:
+            local = local or edit_local
             edited = {**message, "edit_date": edit_date}
             updates.append(
                 (
@@ -351,7 +454,66 @@ class MessageConverter:
                     {"update_id": import_update_id(chat_id, message_id, edit=True), kind_edit: edited},
                 )
             )
-        return Converted(kind, chat_id, message_id, tuple(updates))
+        reactions, reactions_local = self._reactions(raw, chat, message_id, date)
+        if reactions is not None:
+            local = local or reactions_local
+            update_id = import_update_id(chat_id, message_id, reactions=True)
+            updates.append((date, {"update_id": update_id, "message_reaction_count": reactions}))
+        return Converted(kind, chat_id, message_id, tuple(updates), local_time=local)
+
+    def _topic(self, raw: Mapping[str, Any], export_id: int) -> dict[str, Any]:
+        """``message_thread_id`` and ``is_topic_message`` of a message in a forum topic, else nothing."""
+        reply_to = _int(raw.get("reply_to_message_id"))
+        if not reply_to or raw.get("reply_to_peer_id") is not None or reply_to not in self._topics:
+            return {}
+        topic = self._topics[export_id] = self._topics[reply_to]
+        return {"message_thread_id": topic, "is_topic_message": True}
+
+    def _reactions(
+        self, raw: Mapping[str, Any], chat: dict[str, Any], message_id: int, date: int
+    ) -> tuple[dict[str, Any] | None, bool]:
+        """The ``message_reaction_count`` of a message with reactions, and whether a reactor's time was
+        read from its local time alone."""
+        items = raw.get("reactions")
+        if not isinstance(items, list):
+            return None, False
+        counts: list[dict[str, Any]] = []
+        recent: list[dict[str, Any]] = []
+        local = False
+        for item in items:
+            reaction_type = _reaction_type(item)
+            if reaction_type is None:
+                continue
+            counts.append({"type": reaction_type, "total_count": _int(item.get("count")) or 0})
+            reactors = item.get("recent")
+            for reactor in reactors if isinstance(reactors, list) else []:
+                if not isinstance(reactor, dict):
+                    continue
+                entry = {**self._reactor(reactor.get("from"), reactor.get("from_id")), "type": reaction_type}
+                when, when_local = export_time(reactor, "date", self.zone)
+                if when is not None:
+                    entry["date"] = when
+                    local = local or when_local
+                recent.append(entry)
+        if not counts:
+            return None, False
+        body = {"chat": chat, "message_id": message_id, "date": date, "reactions": counts, "recent": recent}
+        return body, local
+
+    def _reactor(self, name: object, peer_value: object) -> dict[str, Any]:
+        """``{"user": ...}`` of a reactor, or ``{"actor_chat": ...}`` for a chat reacting anonymously."""
+        peer = parse_peer(peer_value)
+        if peer is not None and peer[0] == "user":
+            return {"user": _user(peer[1], name)}
+        if peer is not None:
+            kind, bare = peer
+            chat_id, chat_type = (
+                (-(CHANNEL_ID_OFFSET + bare), "channel") if kind == "channel" else (-bare, "group")
+            )
+            return {
+                "actor_chat": {"id": chat_id, "type": chat_type, **({"title": name} if _str(name) else {})}
+            }
+        return {"user": self._member(name, None, None)}
 
     def _sender(self, name: object, peer_value: object, chat: dict[str, Any]) -> dict[str, Any]:
         peer = parse_peer(peer_value)
@@ -402,9 +564,9 @@ class MessageConverter:
         if media is None:
             return None, kind
         text, entities = entities_from_parts(raw.get("text_entities", raw.get("text")))
-        if not media and not text:
-            return None, "empty"  # dice, stories...: the export keeps no content for them
         body = self._reply_and_forward(raw, chat, date)
+        if not media and not text:  # dice, stories...: the export keeps no content for them
+            return body, "other media"
         body.update(media)
         if text:
             prefix = "caption" if media else "text"
@@ -556,6 +718,15 @@ class MessageConverter:
             body = {"migrate_from_chat_id": self.chat.migrated_from_chat_id}
         elif action == "set_messages_ttl" and _int(raw.get("period")) is not None:
             body = {"message_auto_delete_timer_changed": {"message_auto_delete_time": _int(raw["period"])}}
+        elif action == "topic_created" and _str(raw.get("title")):
+            body = {"forum_topic_created": {"name": raw["title"], "icon_color": TOPIC_ICON_COLOR}}
+        elif action == "topic_edit":
+            edited: dict[str, Any] = {}
+            if _str(raw.get("new_title")):
+                edited["name"] = raw["new_title"]
+            if (icon := _int(raw.get("new_icon_emoji_id"))) is not None:
+                edited["icon_custom_emoji_id"] = str(icon) if icon else ""  # "": the icon was removed
+            body = {"forum_topic_edited": edited}
         elif action == "group_call":
             seconds = _int(raw.get("duration"))
             body = {"video_chat_ended": {"duration": seconds}} if seconds else {"video_chat_started": {}}

@@ -7,10 +7,18 @@ it from Telegram Desktop ("Export chat history", JSON) and imports the ``result.
 
 Each message becomes the update the webhook would have stored (see :mod:`etl.ingest.history.convert` for
 the shape and the update-id scheme): a ``message`` (``channel_post`` for channels) and, when the
-message was edited, an ``edited_message`` with ``edit_date`` (the export keeps only the final text).
-An update goes to ``context_date=D/{update_id}.json``, D being the day of the message (of the edit
-for an ``edited_message``) in the configured time zone: the "receipt" of history is its own time.
-The object is compact UTF-8 JSON.
+message was edited, an ``edited_message`` with ``edit_date`` (the export keeps only the final text),
+and when it has reactions, a ``message_reaction_count``. An update goes to
+``context_date=D/{update_id}.json``, D being the day of the message (of the edit for an
+``edited_message``) in the configured time zone: the "receipt" of history is its own time. The
+object is compact UTF-8 JSON.
+
+Nothing is dropped silently: a message with neither text nor media the export kept is imported
+without content fields (the ETL types it ``other media``); entries the import cannot carry (games,
+invoices, ``unsupported`` entries...) are counted by kind; a message dated before Telegram existed
+is refused and named in :attr:`ImportSummary.refusals`; a message whose id an earlier entry of the
+export already had is counted in ``skipped_repeated_ids`` (the first is imported), so
+``updates_written`` counts distinct objects.
 
 The file is read three times, each time streaming (see :mod:`etl.ingest.history.reader`): the
 header, a scan that checks every message, then the import. A malformed export therefore raises
@@ -45,24 +53,41 @@ from ...telegram.update import MalformedUpdate, parse_update
 from .convert import IMPORT_UPDATE_ID_FLOOR, ExportChat, MessageConverter
 from .reader import ExportError, check_chat, messages, read_header, scan
 
-__all__ = ["ImportSummary", "import_export"]
+__all__ = ["ImportSummary", "Refusal", "import_export"]
 
 _log = get_logger("import")
 
 _DEDUPE_KINDS: Final = ("message", "channel_post")
 
 
+@dataclass(frozen=True, slots=True)
+class Refusal:
+    """A message the import refused: its id in the export, the reason's key and the reason in words."""
+
+    export_id: int
+    reason: str
+    detail: str
+
+
 @dataclass
 class ImportSummary:
-    """What an import did. ``by_kind`` counts the imported messages by the ETL's message_type."""
+    """What an import did. ``updates_written`` counts distinct objects (message, edit and reactions
+    updates); ``by_kind`` counts the imported messages by the ETL's message_type; ``refused`` counts
+    the refused messages by reason (``refusals`` names them); ``local_times`` counts the messages with
+    a time the export kept only as a local time, read in the export's time zone."""
 
     messages_read: int = 0
     updates_written: int = 0
     edits_written: int = 0
+    reactions_written: int = 0
     skipped_duplicates: int = 0
+    skipped_repeated_ids: int = 0
     skipped_unsupported: int = 0
+    local_times: int = 0
     by_kind: dict[str, int] = field(default_factory=dict)
     unsupported_by_kind: dict[str, int] = field(default_factory=dict)
+    refused: dict[str, int] = field(default_factory=dict)
+    refusals: list[Refusal] = field(default_factory=list)
     first_day: date | None = None
     last_day: date | None = None
     seconds: float = 0.0
@@ -73,14 +98,41 @@ class ImportSummary:
             "messages_read": self.messages_read,
             "updates_written": self.updates_written,
             "edits_written": self.edits_written,
+            "reactions_written": self.reactions_written,
             "skipped_duplicates": self.skipped_duplicates,
+            "skipped_repeated_ids": self.skipped_repeated_ids,
             "skipped_unsupported": self.skipped_unsupported,
+            "local_times": self.local_times,
             "by_kind": dict(sorted(self.by_kind.items())),
             "unsupported_by_kind": dict(sorted(self.unsupported_by_kind.items())),
+            "refused": dict(sorted(self.refused.items())),
             "first_day": self.first_day.isoformat() if self.first_day else None,
             "last_day": self.last_day.isoformat() if self.last_day else None,
             "seconds": self.seconds,
         }
+
+
+class _SeenIds:
+    """The (chat, message id) pairs already imported in this run: one bit per message id, in 4 KiB
+    pages of 32,768 ids allocated as ids reach them, so memory grows with the span of the ids (125
+    bytes per 1,000 consecutive ids), not with the number of messages; a lone large id costs a page."""
+
+    _PAGE_BITS: Final = 15
+
+    def __init__(self) -> None:
+        self._pages: dict[tuple[int, int], bytearray] = {}
+
+    def add(self, chat_id: int, message_id: int) -> bool:
+        """Mark the pair; False when it was marked already."""
+        key = (chat_id, message_id >> self._PAGE_BITS)
+        page = self._pages.get(key)
+        if page is None:
+            page = self._pages[key] = bytearray(1 << (self._PAGE_BITS - 3))
+        byte, bit = divmod(message_id & ((1 << self._PAGE_BITS) - 1), 8)
+        if page[byte] >> bit & 1:
+            return False
+        page[byte] |= 1 << bit
+        return True
 
 
 def _day_keys(raw: Storage, day: date) -> list[str]:
@@ -162,6 +214,7 @@ def import_export(
     timezone: ZoneInfo,
     *,
     migrated_from_chat_id: int | None = None,
+    export_timezone: ZoneInfo | None = None,
     progress: Callable[[int], None] | None = None,
     workers: int = 16,
 ) -> ImportSummary:
@@ -169,7 +222,8 @@ def import_export(
 
     ``migrated_from_chat_id`` is the id of the basic group a supergroup was migrated from: with it,
     the migrated history at the start of the export is imported into that chat; without it, those
-    messages are skipped (counted as unsupported ``migrated_history``). ``progress`` is called with
+    messages are skipped (counted as unsupported ``migrated_history``). ``export_timezone`` reads the
+    times older exports kept only as local times (default: ``timezone``). ``progress`` is called with
     the number of bytes each read returned; the calls add up to :func:`progress_total`.
     Raises :class:`ExportError` (nothing written) for a file that is not such an export, and
     :class:`~etl.storage.StorageError` when the lake fails (a rerun completes the import)."""
@@ -179,11 +233,12 @@ def import_export(
         raise ExportError(f"{source} does not exist or is not a file")
     header = read_header(source)
     chat_type = check_chat(source, header, chat_id)
-    found = scan(source, progress)
+    local_zone = export_timezone or timezone
+    found = scan(source, progress, local_zone)
     chat = ExportChat(
         chat_id, chat_type, header.name, header.export_id, migrated_from_chat_id, found.migrated_from_title
     )
-    converter = MessageConverter(chat, found.people)
+    converter = MessageConverter(chat, found.people, local_zone)
 
     chats = frozenset(c for c in (chat_id, migrated_from_chat_id) if c is not None)
     stored: set[tuple[int, int]] = set()
@@ -194,16 +249,27 @@ def import_export(
     summary = ImportSummary()
     by_kind: Counter[str] = Counter()
     unsupported: Counter[str] = Counter()
+    refused: Counter[str] = Counter()
     days: set[date] = set()
+    seen = _SeenIds()
     writer = _Writer(raw, workers)
     try:
         for _index, item in messages(source, progress):
             summary.messages_read += 1
             converted = converter.convert(item)
+            summary.local_times += converted.local_time
+            if converted.refused is not None:
+                refused[converted.kind] += 1
+                summary.refusals.append(Refusal(item["id"], converted.kind, converted.refused))
+                continue
             if not converted.supported:
                 unsupported[converted.kind] += 1
                 continue
-            if (converted.chat_id, converted.message_id) in stored:
+            chat_key, message_key = converted.chat_id or 0, converted.message_id or 0  # set when supported
+            if not seen.add(chat_key, message_key):
+                summary.skipped_repeated_ids += 1  # the first message with that id was imported
+                continue
+            if (chat_key, message_key) in stored:
                 summary.skipped_duplicates += 1
                 continue
             by_kind[converted.kind] += 1
@@ -213,13 +279,16 @@ def import_export(
                 body = json.dumps(update, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
                 writer.put(raw_key(update["update_id"], day), body)
                 summary.updates_written += 1
-                if "message" not in update and "channel_post" not in update:
+                if "message_reaction_count" in update:
+                    summary.reactions_written += 1
+                elif "message" not in update and "channel_post" not in update:
                     summary.edits_written += 1
     except BaseException:
         writer.close(cancel=True)
         raise
     writer.close()
 
+    summary.refused = dict(sorted(refused.items()))
     summary.skipped_unsupported = sum(unsupported.values())
     summary.by_kind = dict(sorted(by_kind.items()))
     summary.unsupported_by_kind = dict(sorted(unsupported.items()))
@@ -231,8 +300,6 @@ def import_export(
         "import",
         file=source.name,
         chat_id=chat_id,
-        **{k: v for k, v in summary.as_dict().items() if k not in ("by_kind", "unsupported_by_kind")},
-        by_kind=summary.by_kind,
-        unsupported_by_kind=summary.unsupported_by_kind,
+        **summary.as_dict(),
     )
     return summary

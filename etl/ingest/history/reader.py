@@ -2,7 +2,8 @@
 
 The file is read in passes, each streaming with ijson (memory does not grow with the file): the
 header (``name``, ``type``, ``id`` before ``messages``), then a scan that checks every message, learns
-the senders' names (service messages name members only by name) and the range of days; the import
+the senders' and reactors' names (service messages name members only by name) and the range of
+days; the import
 (:mod:`etl.ingest.history.importer`) then streams the messages once more. A malformed export raises
 :class:`ExportError` before anything is written.
 """
@@ -14,11 +15,12 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any, Final
+from zoneinfo import ZoneInfo
 
 import ijson  # type: ignore[import-untyped]
 
 from ...errors import TgpipeError
-from .convert import CHANNEL_ID_OFFSET, People, bot_api_chat_type
+from .convert import CHANNEL_ID_OFFSET, TELEGRAM_EPOCH, People, bot_api_chat_type, export_time
 
 __all__ = ["ExportError", "Header", "Scan", "check_chat", "messages", "progress_total", "read_header", "scan"]
 
@@ -108,22 +110,17 @@ def messages(path: Path, progress: Callable[[int], None] | None) -> Iterator[tup
             index += 1
 
 
-def message_time(path: Path, index: int, item: dict[str, Any]) -> int:
-    """The message's Unix time, checking the fields every message of an export has."""
+def message_time(path: Path, index: int, item: dict[str, Any], zone: ZoneInfo) -> int | None:
+    """The message's Unix time (its local time read in ``zone`` when the export kept only that),
+    checking the integer ``id`` every message of an export has; None for entries without a date
+    (``unsupported`` ones, and messages the import refuses)."""
     message_id = item.get("id")
     if not isinstance(message_id, int) or isinstance(message_id, bool):
         raise ExportError(f'{path.name}: message #{index} has no integer "id"')
     if item.get("type") == "unsupported":  # Telegram Desktop writes only the id of those
-        return 0
-    stamp = item.get("date_unixtime")
-    if isinstance(stamp, str) and stamp.isdigit():
-        return int(stamp)
-    if isinstance(stamp, int) and not isinstance(stamp, bool) and stamp >= 0:
-        return stamp
-    raise ExportError(
-        f'{path.name}: message {message_id} has no "date_unixtime"; '
-        "export again with a recent Telegram Desktop (older versions wrote local times only)"
-    )
+        return None
+    stamp, _ = export_time(item, "date", zone)
+    return stamp if stamp is not None and stamp >= TELEGRAM_EPOCH else None
 
 
 def _expected_chat_id(chat_type: str, export_id: int) -> int:
@@ -160,17 +157,27 @@ class Scan:
     migrated_from_title: str | None = None
 
 
-def scan(path: Path, progress: Callable[[int], None] | None) -> Scan:
+def _reactors(item: dict[str, Any]) -> Iterator[dict[str, Any]]:
+    """The ``recent`` entries of a message's reactions."""
+    reactions = item.get("reactions")
+    for reaction in reactions if isinstance(reactions, list) else []:
+        recent = reaction.get("recent") if isinstance(reaction, dict) else None
+        yield from (r for r in recent if isinstance(r, dict)) if isinstance(recent, list) else ()
+
+
+def scan(path: Path, progress: Callable[[int], None] | None, zone: ZoneInfo) -> Scan:
     """Check every message of the export and learn what the import needs before it writes."""
     found = Scan()
     for index, item in messages(path, progress):
         found.messages += 1
-        stamp = message_time(path, index, item)
-        if stamp:
+        stamp = message_time(path, index, item, zone)
+        if stamp is not None:
             found.first = stamp if found.first is None else min(found.first, stamp)
             found.last = stamp if found.last is None else max(found.last, stamp)
         found.people.add(item.get("from"), item.get("from_id"))
         found.people.add(item.get("actor"), item.get("actor_id"))
+        for reactor in _reactors(item):
+            found.people.add(reactor.get("from"), reactor.get("from_id"))
         if item.get("action") == "migrate_from_group" and isinstance(item.get("title"), str):
             found.migrated_from_title = item["title"]
     return found

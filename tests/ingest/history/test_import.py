@@ -12,7 +12,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from etl.ingest.history.convert import entities_from_parts, import_update_id, unknown_user_id
-from etl.ingest.history.importer import ImportSummary, import_export
+from etl.ingest.history.importer import ImportSummary, Refusal, import_export
 from etl.ingest.history.reader import ExportError, progress_total
 from etl.storage import LocalStorage, Storage, StorageError
 from tests.helpers import GROUP, OLD_GROUP, ROOT
@@ -39,6 +39,26 @@ def message(
     return {"update_id": import_update_id(chat["id"], message_id), "message": msg}
 
 
+def reacted(update: dict[str, Any], counts: list[Any], recent: list[dict[str, Any]]) -> dict[str, Any]:
+    """The ``message_reaction_count`` update of an imported message: ``counts`` as (type, total) pairs."""
+    msg = update["message"]
+    return {
+        "update_id": import_update_id(msg["chat"]["id"], msg["message_id"], reactions=True),
+        "message_reaction_count": {
+            "chat": msg["chat"],
+            "message_id": msg["message_id"],
+            "date": msg["date"],
+            "reactions": [{"type": kind, "total_count": total} for kind, total in counts],
+            "recent": recent,
+        },
+    }
+
+
+def the_message(update: dict[str, Any]) -> dict[str, Any]:
+    """The object of an update that names its chat and message id, whatever its kind."""
+    return next(value for key, value in update.items() if key != "update_id")
+
+
 def edited(update: dict[str, Any], edit_date: int) -> dict[str, Any]:
     """The ``edited_message`` update of an imported message."""
     msg = update["message"]
@@ -50,6 +70,19 @@ def edited(update: dict[str, Any], edit_date: int) -> dict[str, Any]:
 
 # Export message id -> the updates it becomes, each with its day in America/Sao_Paulo.
 TEXT_2 = message(2, ANA, 1763978400, text="Bom dia! Alguém pode ajudar com o deploy? 🚀")
+THUMBS_UP = {"type": "emoji", "emoji": "👍"}
+CUSTOM = {"type": "custom_emoji", "custom_emoji_id": "5368324170671202286"}
+HEART = {"type": "emoji", "emoji": "❤"}
+TEXT_20 = message(
+    20,
+    CARLA,
+    1763982360,
+    text="Hi @anasouza, thanks! 👩🏽‍💻 #obrigada",
+    entities=[
+        {"offset": 3, "length": 9, "type": "mention"},
+        {"offset": 30, "length": 9, "type": "hashtag"},
+    ],
+)
 TEXT_29 = message(
     29,
     ANA,
@@ -96,7 +129,26 @@ EXPECTED: dict[str, tuple[int, list[tuple[str, dict[str, Any]]]]] = {
             )
         ],
     ),
-    "text-string-edited": (2, [(D24, TEXT_2), (D24, edited(TEXT_2, 1763978550))]),
+    "text-edited-with-reactions": (
+        2,
+        [
+            (D24, TEXT_2),
+            (D24, edited(TEXT_2, 1763978550)),
+            (
+                D24,
+                reacted(
+                    TEXT_2,
+                    [(THUMBS_UP, 3), (CUSTOM, 1), ({"type": "paid"}, 5)],
+                    [
+                        # Bob's reaction has only a local time: 07:10 in São Paulo (the export's zone).
+                        {"user": BOB, "type": THUMBS_UP, "date": 1763979000},
+                        {"user": CARLA, "type": THUMBS_UP, "date": 1763979060},
+                        {"user": DIEGO, "type": CUSTOM, "date": 1763979120},
+                    ],
+                ),
+            ),
+        ],
+    ),
     "text-array-command-link-reply": (
         3,
         [
@@ -345,22 +397,37 @@ EXPECTED: dict[str, tuple[int, list[tuple[str, dict[str, Any]]]]] = {
     ),
     "join-invited": (18, [(D24, message(18, ANA, 1763982000, new_chat_members=[CARLA]))]),
     "join-by-link": (19, [(D24, message(19, DIEGO, 1763982300, new_chat_members=[DIEGO]))]),
-    "english-emoji-entities": (
+    "reactions-of-unknown-and-channel": (
         20,
         [
+            (D24, TEXT_20),
             (
                 D24,
-                message(
-                    20,
-                    CARLA,
-                    1763982360,
-                    text="Hi @anasouza, thanks! 👩🏽‍💻 #obrigada",
-                    entities=[
-                        {"offset": 3, "length": 9, "type": "mention"},
-                        {"offset": 30, "length": 9, "type": "hashtag"},
+                reacted(
+                    TEXT_20,
+                    [(HEART, 2)],  # the "empty" reaction is no ReactionType: left out
+                    [
+                        {
+                            "user": {
+                                "id": unknown_user_id("Eduardo Lima"),
+                                "is_bot": False,
+                                "first_name": "Eduardo Lima",
+                            },
+                            "type": HEART,
+                            "date": 1763982600,
+                        },
+                        {
+                            "actor_chat": {
+                                "id": -1009876543210,
+                                "type": "channel",
+                                "title": "Canal de Notícias",
+                            },
+                            "type": HEART,
+                            "date": 1763982660,
+                        },
                     ],
                 ),
-            )
+            ),
         ],
     ),
     "leave-self": (21, [(D24, message(21, DIEGO, 1763983800, left_chat_member=DIEGO))]),
@@ -409,22 +476,27 @@ EXPECTED: dict[str, tuple[int, list[tuple[str, dict[str, Any]]]]] = {
     "edit-on-the-next-local-day": (29, [(D24, TEXT_29), (D25, edited(TEXT_29, 1764040200))]),
     "title-changed": (30, [(D24, message(30, ANA, 1764036300, new_chat_title="Grupo de Suporte 💬"))]),
     "unsupported-entry": (26, []),
-    "empty-dice-like": (27, []),
+    "no-content-kept-as-other-media": (27, [(D24, message(27, BOB, 1763985720))]),
     "game": (31, []),
+    "before-telegram-refused": (32, []),
 }
 
 SUMMARY = {
-    "messages_read": 35,
-    "updates_written": 34,
+    "messages_read": 37,
+    "updates_written": 37,
     "edits_written": 2,
+    "reactions_written": 2,
     "skipped_duplicates": 0,
-    "skipped_unsupported": 3,
+    "skipped_repeated_ids": 1,  # the second message 28
+    "skipped_unsupported": 2,
+    "local_times": 1,  # message 2: Bob's reaction
     "by_kind": {
         "animation": 1,
         "audio": 1,
         "contact": 1,
         "document": 1,
         "location": 1,
+        "other media": 1,
         "photo": 1,
         "poll": 1,
         "service": 9,
@@ -435,7 +507,8 @@ SUMMARY = {
         "video_note": 1,
         "voice": 1,
     },
-    "unsupported_by_kind": {"empty": 1, "game": 1, "unsupported": 1},
+    "unsupported_by_kind": {"game": 1, "unsupported": 1},
+    "refused": {"date_before_telegram": 1},
     "first_day": D23,
     "last_day": D25,
 }
@@ -482,10 +555,12 @@ def test_every_message_kind_becomes_the_exact_bot_api_update(
     got = [
         (key.split("/")[0].removeprefix("context_date="), update)
         for key, update in objects.items()
-        for msg in [update.get("message") or update["edited_message"]]
+        for msg in [the_message(update)]
         if (msg["chat"]["id"], msg["message_id"]) == (chat_id, message_id)
     ]
-    assert sorted(got, key=lambda kv: kv[1]["update_id"]) == expected
+    assert sorted(got, key=lambda kv: kv[1]["update_id"]) == sorted(
+        expected, key=lambda kv: kv[1]["update_id"]
+    )
 
 
 def test_the_lake_holds_exactly_the_expected_objects(
@@ -539,9 +614,11 @@ def test_entity_offsets_and_lengths_count_utf16_code_units() -> None:
 
 
 def test_update_ids_are_deterministic_reserved_and_distinct_per_chat_and_edit() -> None:
-    """Ids repeat for the same message, differ between chats and for the edit, and lie in (2**62, 2**63-1]."""
+    """Ids repeat for the same message, differ between chats, for the edit and for the reactions, and lie in
+    (2**62, 2**63-1]; message and edit ids are the ones imports wrote before reactions were imported."""
     assert import_update_id(GROUP, 2) == import_update_id(GROUP, 2) == 4990740006403309570
     assert import_update_id(GROUP, 2, edit=True) == 4990740008550793218
+    assert import_update_id(GROUP, 2, reactions=True) == 4990740010698276866
     assert import_update_id(OLD_GROUP, 2) == 5570282436396318722
     ids = {
         import_update_id(chat, message_id, edit=edit)
@@ -555,17 +632,33 @@ def test_update_ids_are_deterministic_reserved_and_distinct_per_chat_and_edit() 
         import_update_id(GROUP, 2**31)
     with pytest.raises(ValueError, match=r"^message id 0 is outside 1\.\.2\*\*31-1$"):
         import_update_id(GROUP, 0)
+    with pytest.raises(
+        ValueError, match=r"^an imported update is a message, its edit or its reactions: not two of them$"
+    ):
+        import_update_id(GROUP, 2, edit=True, reactions=True)
+
+
+def test_message_edit_and_reactions_ids_of_many_messages_are_all_distinct() -> None:
+    """Message, edit and reactions ids of 30,000 messages in each of 5 chats: 450,000 distinct, >= 2**62."""
+    chats = (GROUP, OLD_GROUP, -1009876543210, -1001, 42)
+    message_ids = [*range(1, 10_001), *range(2**30 - 5_000, 2**30 + 5_000), *range(2**31 - 10_000, 2**31)]
+    variants = ({}, {"edit": True}, {"reactions": True})
+    ids = [
+        import_update_id(chat, message_id, **variant)
+        for chat in chats
+        for message_id in message_ids
+        for variant in variants
+    ]
+    assert len(ids) == len(set(ids)) == 5 * 30_000 * 3
+    assert min(ids) >= 2**62
+    assert max(ids) <= 2**63 - 1
 
 
 def test_days_follow_the_configured_time_zone(tmp_path: Path) -> None:
     """Late-evening messages land in their local day: 2025-11-24 in São Paulo, 2025-11-25 in UTC."""
     in_utc = LocalStorage(tmp_path / "utc")
     summary = run(in_utc, tz=UTC)
-    late = {
-        k
-        for k, v in lake(in_utc).items()
-        if (v.get("message") or v.get("edited_message"))["message_id"] in (28, 29, 30)
-    }
+    late = {k for k, v in lake(in_utc).items() if the_message(v)["message_id"] in (28, 29, 30)}
     assert late == {
         f"context_date={D25}/{import_update_id(GROUP, 28)}.json",
         f"context_date={D25}/{import_update_id(GROUP, 29)}.json",
@@ -634,7 +727,7 @@ def test_messages_the_webhook_stored_are_skipped(storage: Storage) -> None:
     summary = run(storage)
     assert summary == {
         **SUMMARY,
-        "updates_written": 31,
+        "updates_written": 34,
         "skipped_duplicates": 3,
         "by_kind": {**SUMMARY["by_kind"], "text": 8},
     }
@@ -659,15 +752,184 @@ def test_migrated_history_is_skipped_without_the_old_chat_id(tmp_path: Path) -> 
     raw = LocalStorage(tmp_path / "raw")
     summary = run(raw, migrated_from_chat_id=None)
     assert summary["unsupported_by_kind"] == {
-        "empty": 1,
         "game": 1,
         "migrated_history": 4,
         "service:migrate_from_group": 1,
         "unsupported": 1,
     }
-    assert summary["skipped_unsupported"] == 8
-    assert summary["updates_written"] == 29
-    assert all(v.get("message", v.get("edited_message"))["chat"] == CHAT for v in lake(raw).values())
+    assert summary["skipped_unsupported"] == 7
+    assert summary["updates_written"] == 32
+    assert all(the_message(v)["chat"] == CHAT for v in lake(raw).values())
+
+
+def exported(
+    message_id: int,
+    stamp: str | None,
+    sender: tuple[str, str] = ("Bob", "user222222222"),
+    text: str = "",
+    **fields: Any,
+) -> dict[str, Any]:
+    """One exported message as Telegram Desktop writes it; no ``date_unixtime`` when ``stamp`` is None."""
+    item: dict[str, Any] = {"id": message_id, "type": "message"}
+    if stamp is not None:
+        item["date_unixtime"] = stamp
+    parts = [{"type": "plain", "text": text}] if text else []
+    return {**item, "from": sender[0], "from_id": sender[1], "text": text, "text_entities": parts, **fields}
+
+
+def service(message_id: int, stamp: str, action: str, **fields: Any) -> dict[str, Any]:
+    """One exported service message by Ana."""
+    return {
+        "id": message_id,
+        "type": "service",
+        "date_unixtime": stamp,
+        "actor": "Ana Souza",
+        "actor_id": "user111111111",
+        "action": action,
+        **fields,
+        "text": "",
+        "text_entities": [],
+    }
+
+
+def test_forum_topics_keep_their_thread_and_their_service_messages(tmp_path: Path) -> None:
+    """A topic's creation and edits become forum_topic_created/edited; messages in a topic, replies to
+    them included, carry message_thread_id and is_topic_message; General-topic messages do not."""
+    path = write_export(
+        tmp_path / "result.json",
+        [
+            service(10, "1763978400", "topic_created", title="Deploy"),
+            exported(11, "1763978460", reply_to_message_id=10, text="Como faço o deploy?"),
+            exported(
+                12, "1763978520", ("Ana Souza", "user111111111"), reply_to_message_id=11, text="make deploy"
+            ),
+            exported(13, "1763978580", ("Carla Dias", "user333333333"), text="Oi"),
+            exported(14, "1763978640", reply_to_message_id=13, text="Oi, Carla"),
+            service(
+                15, "1763978700", "topic_edit", new_title="Deploy e CI", new_icon_emoji_id=5368324170671202286
+            ),
+            service(16, "1763978760", "topic_edit", new_icon_emoji_id=0),
+        ],
+        name="Grupo de Suporte 💬",
+    )
+    raw = LocalStorage(tmp_path / "raw")
+    summary = run(raw, path, tz=UTC, migrated_from_chat_id=None)
+    topic = {"message_thread_id": 10, "is_topic_message": True}
+    expected = [
+        message(10, ANA, 1763978400, **topic, forum_topic_created={"name": "Deploy", "icon_color": 7322096}),
+        message(
+            11,
+            BOB,
+            1763978460,
+            **topic,
+            reply_to_message={"message_id": 10, "chat": CHAT},
+            text="Como faço o deploy?",
+        ),
+        message(
+            12,
+            ANA,
+            1763978520,
+            **topic,
+            reply_to_message={"message_id": 11, "chat": CHAT},
+            text="make deploy",
+        ),
+        message(13, CARLA, 1763978580, text="Oi"),
+        message(14, BOB, 1763978640, reply_to_message={"message_id": 13, "chat": CHAT}, text="Oi, Carla"),
+        message(
+            15,
+            ANA,
+            1763978700,
+            forum_topic_edited={"name": "Deploy e CI", "icon_custom_emoji_id": "5368324170671202286"},
+        ),
+        message(16, ANA, 1763978760, forum_topic_edited={"icon_custom_emoji_id": ""}),  # the icon removed
+    ]
+    assert lake(raw) == {f"context_date={D24}/{update['update_id']}.json": update for update in expected}
+    assert (summary["updates_written"], summary["by_kind"]) == (7, {"service": 3, "text": 4})
+
+
+def test_local_times_of_an_old_export_are_read_in_the_export_zone_with_fold_0(tmp_path: Path) -> None:
+    """Without date_unixtime the local time is read in export_timezone: a time clocks skip lands an hour
+    later, a time that happens twice is its first occurrence; date_unixtime wins when both are there."""
+    path = write_export(
+        tmp_path / "result.json",
+        [
+            exported(1, None, date="2021-03-14T02:30:00", text="no relógio que pula"),  # New York skips 02:xx
+            exported(2, None, date="2021-11-07T01:30:00", text="duas vezes"),  # 01:xx happens twice
+            exported(3, "1636300800", date="2021-11-07T11:00:00", text="com unixtime"),
+        ],
+    )
+    raw = LocalStorage(tmp_path / "raw")
+    summary = run(raw, path, tz=UTC, export_timezone=ZoneInfo("America/New_York"))
+    dates = {the_message(u)["message_id"]: the_message(u)["date"] for u in lake(raw).values()}
+    assert dates == {
+        1: 1615707000,  # 07:30 UTC: 02:30 read at -05:00, i.e. 03:30 EDT
+        2: 1636263000,  # 05:30 UTC: the first 01:30, EDT (-04:00)
+        3: 1636300800,
+    }
+    assert (summary["local_times"], summary["updates_written"]) == (2, 3)
+
+
+def test_messages_dated_before_telegram_are_refused_and_named(tmp_path: Path) -> None:
+    """A message dated before 2013-08-01 UTC, or without a date, is refused with its id and reason; the rest
+    is imported."""
+    path = write_export(
+        tmp_path / "result.json",
+        [
+            exported(1, "0", text="época zero"),
+            exported(2, "1375315199", text="um segundo antes"),
+            exported(3, "1375315200", text="o primeiro segundo"),
+            exported(4, None, text="sem data"),
+            exported(5, "1375401600", text="depois"),
+        ],
+    )
+    raw = LocalStorage(tmp_path / "raw")
+    summary = import_export(path, GROUP, raw, UTC, workers=2)
+    assert summary.refused == {"date_before_telegram": 2, "no_date": 1}
+    assert summary.refusals == [
+        Refusal(
+            1,
+            "date_before_telegram",
+            "its date, 1970-01-01 00:00:00 UTC, is before Telegram existed (2013-08-01)",
+        ),
+        Refusal(
+            2,
+            "date_before_telegram",
+            "its date, 2013-07-31 23:59:59 UTC, is before Telegram existed (2013-08-01)",
+        ),
+        Refusal(4, "no_date", 'it has no "date_unixtime" nor a readable "date"'),
+    ]
+    assert lake(raw) == {
+        "context_date=2013-08-01/" + str(import_update_id(GROUP, 3)) + ".json": message(
+            3, BOB, 1375315200, text="o primeiro segundo"
+        ),
+        "context_date=2013-08-02/" + str(import_update_id(GROUP, 5)) + ".json": message(
+            5, BOB, 1375401600, text="depois"
+        ),
+    }
+    assert (summary.messages_read, summary.updates_written, summary.by_kind) == (5, 2, {"text": 2})
+
+
+def test_messages_sharing_an_id_are_written_once_and_counted_once(tmp_path: Path) -> None:
+    """Five exported messages with one id (on two days): one object, counted once; the rest are repeats."""
+    copies = [exported(7, str(1763978400 + 86400 * (n % 2) + n), text=f"cópia {n}") for n in range(5)]
+    largest = [
+        exported(2**31 - 1, "1763978500", text=f"maior {n}") for n in range(2)
+    ]  # the last id MTProto has
+    path = write_export(tmp_path / "result.json", [*copies, *largest])
+    raw = LocalStorage(tmp_path / "raw")
+    summary = run(raw, path, tz=UTC)
+    assert lake(raw) == {
+        f"context_date={D24}/{import_update_id(GROUP, 7)}.json": message(7, BOB, 1763978400, text="cópia 0"),
+        f"context_date={D24}/{import_update_id(GROUP, 2**31 - 1)}.json": message(
+            2**31 - 1, BOB, 1763978500, text="maior 0"
+        ),
+    }
+    assert (summary["messages_read"], summary["updates_written"], summary["skipped_repeated_ids"]) == (
+        7,
+        2,
+        5,
+    )
+    assert (summary["by_kind"], summary["first_day"], summary["last_day"]) == ({"text": 2}, D24, D24)
 
 
 def test_a_channel_export_becomes_channel_posts(tmp_path: Path) -> None:
@@ -836,13 +1098,6 @@ MESSAGE = {
             b'{"name": "Grupo", "type": "private_supergroup", "id": 1234567890, "messages": [{"type": "x"}]}',
             'result.json: message #0 has no integer "id"',
             id="message-without-id",
-        ),
-        pytest.param(
-            b'{"name": "Grupo", "type": "private_supergroup", "id": 1234567890, "messages": '
-            b'[{"id": 5, "type": "message", "date": "2020-01-01T10:00:00", "text": "x"}]}',
-            'result.json: message 5 has no "date_unixtime"; export again with a recent Telegram Desktop '
-            "(older versions wrote local times only)",
-            id="no-date-unixtime",
         ),
         pytest.param(
             b'{"name": "Grupo", "id": 1234567890, "messages": []}',
