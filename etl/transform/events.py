@@ -186,9 +186,10 @@ def reaction_rows(
         recent = payload.get("recent")  # tgpipe's history import: the reactors an export names
         for entry in recent if type(recent) is list else []:
             user_id = _id(entry.get("user")) if type(entry) is dict else None
+            actor_chat_id = _id(entry.get("actor_chat")) if type(entry) is dict else None
             named = reaction_name(entry.get("type")) if type(entry) is dict else None
             when = _id(entry, "date") if type(entry) is dict else None
-            if user_id is None or named is None:
+            if (user_id is None and actor_chat_id is None) or named is None:
                 complete = False
                 continue
             out.append(
@@ -198,7 +199,7 @@ def reaction_rows(
                     chat_id,
                     message_id,
                     user_id,
-                    None,
+                    actor_chat_id,
                     when if when is not None else date,
                     named,
                     1,

@@ -408,3 +408,49 @@ def test_a_run_killed_between_tables_leaves_each_partition_old_or_new_and_whole(
     }
     make_job(raw, enriched).run_day(D)
     assert read_tables(tmp_path / "enriched") == new
+
+
+EXPORT_REACTIONS = [  # tests/data/export/result.json: messages 2 and 20, with their named reactors
+    (4990740010698276866, 0, 2, None, None, 1763978400, "👍", None, 3, True),
+    (4990740010698276866, 1, 2, None, None, 1763978400, "custom:5368324170671202286", None, 1, True),
+    (4990740010698276866, 2, 2, None, None, 1763978400, "paid", None, 5, True),
+    (4990740010698276866, 3, 2, 222222222, None, 1763979000, "👍", 1, None, False),
+    (4990740010698276866, 4, 2, 333333333, None, 1763979060, "👍", 1, None, False),
+    (4990740010698276866, 5, 2, 444444444, None, 1763979120, "custom:5368324170671202286", 1, None, False),
+    (4990740010698276884, 0, 20, None, None, 1763982360, "❤", None, 2, True),
+    (4990740010698276884, 1, 20, 4504136679112792, None, 1763982600, "❤", 1, None, False),  # by name only
+    (4990740010698276884, 2, 20, None, CHANNEL, 1763982660, "❤", 1, None, False),  # a channel, anonymously
+]
+
+
+def test_an_imported_export_s_reactions_and_members_reach_their_tables(tmp_path: Path) -> None:
+    """The history import's reactions (totals, and the reactors the export names) and its join, leave
+    and removal service messages become rows of reactions and member_events, source `export`."""
+    from zoneinfo import ZoneInfo
+
+    from etl.ingest.history.importer import import_export
+    from tests.helpers import ROOT
+
+    raw, enriched = LocalStorage(tmp_path / "raw"), LocalStorage(tmp_path / "enriched")
+    import_export(
+        ROOT / "tests" / "data" / "export" / "result.json", GROUP, raw, ZoneInfo("America/Sao_Paulo")
+    )
+    summary = make_job(raw, enriched).run_day(date(2025, 11, 24)).as_dict()
+    assert summary["rows"] == {"messages": 30, "reactions": 9, "member_events": 4, "message_entities": 7}
+    assert (summary["degraded"], summary["skipped"], summary["bad_objects"]) == ({}, {}, 0)
+    part = "context_date=2025-11-24/part-00000.parquet"
+    names = ["update_id", "change_index", "message_id", "user_id", "actor_chat_id", "date", "reaction"]
+    names += ["delta", "count", "is_snapshot"]
+    expected = [
+        {**dict(zip(names, r, strict=True)), "chat_id": GROUP, "source": "export"} for r in EXPORT_REACTIONS
+    ]
+    assert without_timestamp(read_rows(tmp_path / "enriched" / "reactions" / part)) == [
+        _ordered("reactions", r) for r in expected
+    ]
+    members = read_rows(tmp_path / "enriched" / "member_events" / part)
+    assert [(m["user_first_name"], m["event"], m["actor_user_id"], m["source"]) for m in members] == [
+        ("Carla Dias", "joined", 111111111, "export"),  # added by Ana
+        ("Diego", "joined", 444444444, "export"),
+        ("Diego", "left", 444444444, "export"),
+        ("Eduardo Lima", "kicked", 111111111, "export"),
+    ]

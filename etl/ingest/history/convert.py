@@ -150,8 +150,9 @@ _DOCUMENT_KINDS: Final = {
     "video_file": "video",
     "audio_file": "audio",
 }
-# Media the Bot API shapes but the import does not carry (too little of it is in an export).
-_UNSUPPORTED_MEDIA: Final = {
+# Content an export keeps too little of to rebuild its Bot API object: the message is kept, with its
+# text if any, else as `other media` (it still counts as a message in every mart).
+_CONTENT_WITHOUT_OBJECT: Final = {
     "game_title": "game",
     "invoice_information": "invoice",
     "giveaway_information": "giveaway",
@@ -577,9 +578,16 @@ class MessageConverter:
 
     def _media(self, raw: Mapping[str, Any]) -> tuple[dict[str, Any] | None, str]:
         """Bot API media fields and the ETL's message_type; ``None`` fields for media not carried."""
-        for key, kind in _UNSUPPORTED_MEDIA.items():
+        if _str(raw.get("game_title")):  # the export keeps a game's title and description, no photo
+            game = {
+                "title": raw["game_title"],
+                "description": _str(raw.get("game_description")) or "",
+                "photo": [],
+            }
+            return {"game": game}, "game"
+        for key in _CONTENT_WITHOUT_OBJECT:
             if key in raw:
-                return None, kind
+                return {}, "other media"
         width, height = _int(raw.get("width")) or 0, _int(raw.get("height")) or 0
         duration = _int(raw.get("duration_seconds")) or 0
         mime = _str(raw.get("mime_type"))

@@ -477,24 +477,35 @@ EXPECTED: dict[str, tuple[int, list[tuple[str, dict[str, Any]]]]] = {
     "title-changed": (30, [(D24, message(30, ANA, 1764036300, new_chat_title="Grupo de Suporte 💬"))]),
     "unsupported-entry": (26, []),
     "no-content-kept-as-other-media": (27, [(D24, message(27, BOB, 1763985720))]),
-    "game": (31, []),
+    "game-kept": (
+        31,
+        [
+            (
+                D24,
+                message(
+                    31, BOB, 1764036360, game={"title": "Lumberjack", "description": "Chop", "photo": []}
+                ),
+            )
+        ],
+    ),
     "before-telegram-refused": (32, []),
 }
 
 SUMMARY = {
     "messages_read": 37,
-    "updates_written": 37,
+    "updates_written": 38,
     "edits_written": 2,
     "reactions_written": 2,
     "skipped_duplicates": 0,
     "skipped_repeated_ids": 1,  # the second message 28
-    "skipped_unsupported": 2,
+    "skipped_unsupported": 1,
     "local_times": 1,  # message 2: Bob's reaction
     "by_kind": {
         "animation": 1,
         "audio": 1,
         "contact": 1,
         "document": 1,
+        "game": 1,
         "location": 1,
         "other media": 1,
         "photo": 1,
@@ -507,7 +518,7 @@ SUMMARY = {
         "video_note": 1,
         "voice": 1,
     },
-    "unsupported_by_kind": {"game": 1, "unsupported": 1},
+    "unsupported_by_kind": {"unsupported": 1},
     "refused": {"date_before_telegram": 1},
     "first_day": D23,
     "last_day": D25,
@@ -727,7 +738,7 @@ def test_messages_the_webhook_stored_are_skipped(storage: Storage) -> None:
     summary = run(storage)
     assert summary == {
         **SUMMARY,
-        "updates_written": 34,
+        "updates_written": 35,
         "skipped_duplicates": 3,
         "by_kind": {**SUMMARY["by_kind"], "text": 8},
     }
@@ -752,13 +763,12 @@ def test_migrated_history_is_skipped_without_the_old_chat_id(tmp_path: Path) -> 
     raw = LocalStorage(tmp_path / "raw")
     summary = run(raw, migrated_from_chat_id=None)
     assert summary["unsupported_by_kind"] == {
-        "game": 1,
         "migrated_history": 4,
         "service:migrate_from_group": 1,
         "unsupported": 1,
     }
-    assert summary["skipped_unsupported"] == 7
-    assert summary["updates_written"] == 32
+    assert summary["skipped_unsupported"] == 6
+    assert summary["updates_written"] == 33
     assert all(the_message(v)["chat"] == CHAT for v in lake(raw).values())
 
 
