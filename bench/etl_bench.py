@@ -145,8 +145,10 @@ def local_figures(n: int, rounds: int, work: Path) -> None:
         theirs.append(t_course)
         ratios.append(t_course / t_ours)
         rss, tree, course_rss = max(rss, m_ours), max(tree, m_tree), max(course_rss, m_course)
-    part = work / "enriched" / f"context_date={DAY}" / "part-00000.parquet"
-    parquet_bytes = part.stat().st_size
+    parquet_bytes = sum(
+        (work / "enriched" / table / f"context_date={DAY}" / "part-00000.parquet").stat().st_size
+        for table in ("messages", "reactions", "member_events", "message_entities")
+    )
     t_ours, t_course = statistics.median(ours), statistics.median(theirs)
     rounds_text = ", ".join(f"{r:.2f}" for r in ratios)
     print(f"local, {n:,} updates in one day, {rounds} rounds side by side (medians):")

@@ -409,8 +409,9 @@ class Traffic:
 def busy_day(
     n: int, day: date, *, seed: int = 7, first_update_id: int = 700_000_000
 ) -> Iterator[dict[str, Any]]:
-    """``n`` updates of one UTC day of a busy forum group, in order: mostly text, some photos with
-    captions, replies, commands, forum topics, edits and joins; 300 users, 60% with a username."""
+    """``n`` updates of one UTC day of a busy forum group, in order: mostly text (a quarter with
+    hashtags, mentions and links), some photos with captions, replies, commands, forum topics, edits,
+    joins, and reactions (one update in eight); 300 users, 60% with a username."""
     traffic = Traffic(ZoneInfo("UTC"), seed=seed, first_update_id=first_update_id - 1, keep=False)
     rnd = traffic.rng
     start = datetime(day.year, day.month, day.day, tzinfo=UTC)
@@ -429,9 +430,30 @@ def busy_day(
         if rnd.random() < 0.5:
             fields["message_thread_id"] = rnd.choice((1, 12, 40))
             fields["is_topic_message"] = True
+        if i > 3 and rnd.random() < 0.125:
+            emoji = {"type": "emoji", "emoji": rnd.choice(("👍", "❤", "🔥", "😂"))}
+            reaction = {
+                "chat": BUSY_CHAT,
+                "message_id": i - rnd.randrange(1, 4),
+                "user": user,
+                "date": epoch(at),
+                "old_reaction": [emoji] if rnd.random() < 0.1 else [],
+                "new_reaction": [] if rnd.random() < 0.1 else [emoji],
+            }
+            yield {"update_id": traffic.update_id(), "message_reaction": reaction}
+            continue
         roll = rnd.random()
         if roll < 0.72:
             fields["text"] = traffic.words(1, 40)
+            if rnd.random() < 0.25:
+                tail = f" #boleto @user_{1000 + rnd.randrange(300)} https://suporte.example.com/faq/{i}"
+                start16 = len(fields["text"].encode("utf-16-le")) // 2
+                fields["text"] += tail
+                fields["entities"] = [
+                    {"offset": start16 + 1, "length": 7, "type": "hashtag"},
+                    {"offset": start16 + 9, "length": 10, "type": "mention"},
+                    {"offset": start16 + 20, "length": len(tail) - 20, "type": "url"},
+                ]
             if rnd.random() < 0.2:
                 fields["reply_to_message"] = {
                     "message_id": max(1, i - 2),
