@@ -192,7 +192,10 @@ class LatencyStore(Storage):
     def __init__(self, objects: dict[str, bytes], latency: float) -> None:
         self.objects = objects
         self.latency = latency
-        self.uri = "latency://"
+
+    @property
+    def uri(self) -> str:
+        return "latency://"
 
     def get(self, key: str) -> bytes:
         time.sleep(self.latency)
