@@ -30,6 +30,22 @@ EXPECTED = {
     "message_text": Update(900000001, "message", GROUP),
     "my_chat_member": Update(900000012, "my_chat_member", GROUP),
     "poll_answer": Update(900000020, "poll_answer", None),
+    "chat_member_banned": Update(900000114, "chat_member", GROUP),
+    "chat_member_invite_link": Update(900000113, "chat_member", GROUP),
+    "chat_member_promoted": Update(900000115, "chat_member", GROUP),
+    "message_album_via_bot": Update(900000110, "message", GROUP),
+    "message_checklist": Update(900000101, "message", GROUP),
+    "message_empty": Update(900000116, "message", GROUP),
+    "message_entities_quote": Update(900000109, "message", GROUP),
+    "message_forum_topic_created": Update(900000107, "message", GROUP),
+    "message_forum_topic_edited": Update(900000108, "message", GROUP),
+    "message_giveaway": Update(900000102, "channel_post", CHANNEL),
+    "message_old_bot_api": Update(900000106, "message", GROUP),
+    "message_paid_media": Update(900000103, "channel_post", CHANNEL),
+    "message_reaction_changed": Update(900000112, "message_reaction", GROUP),
+    "message_reaction_count": Update(900000111, "message_reaction_count", CHANNEL),
+    "message_story": Update(900000104, "message", GROUP),
+    "message_unknown_content": Update(900000105, "message", GROUP),
 }
 
 

@@ -63,15 +63,15 @@ def test_etl_of_a_lake_filled_by_the_webhook(lake: dict[str, str], tmp_path: Pat
     assert (result.exit_code, result.stderr.count('"event": "etl_day"')) == (0, 1)
     enriched = tmp_path / "enriched"
     part = enriched / "messages" / f"context_date={DAY}" / "part-00000.parquet"
-    rows = {"messages": 12, "reactions": 1, "member_events": 5, "message_entities": 1}
+    rows = {"messages": 23, "reactions": 6, "member_events": 8, "message_entities": 12}
     assert summaries(result) == [
         {
             "date": DAY,
-            "objects": 17,
+            "objects": 33,
             "rows": rows,
             "duplicates": 0,
             "skipped": {"callback_query": 1},
-            "degraded": {},
+            "degraded": {"message.chat.type": 1, "message.from.is_bot": 1},
             "bad_objects": 0,
             "output": {t: str(enriched / t / f"context_date={DAY}" / "part-00000.parquet") for t in rows},
         }
@@ -91,6 +91,17 @@ def test_etl_of_a_lake_filled_by_the_webhook(lake: dict[str, str], tmp_path: Pat
         (900000010, "channel_post", "text"),
         (900000011, "edited_channel_post", "text"),
         (900000017, "message", "service"),
+        (900000101, "message", "checklist"),
+        (900000102, "channel_post", "giveaway"),
+        (900000103, "channel_post", "paid_media"),
+        (900000104, "message", "story"),
+        (900000105, "message", "other media"),
+        (900000106, "message", "text"),
+        (900000107, "message", "service"),
+        (900000108, "message", "service"),
+        (900000109, "message", "text"),
+        (900000110, "message", "photo"),
+        (900000116, "message", "other media"),
     ]
     command = next(r for r in table.to_pylist() if r["update_id"] == 900000002)
     assert (command["bot_command"], command["from_first_name"]) == ("/help", "Bob")
