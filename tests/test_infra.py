@@ -299,15 +299,24 @@ def test_only_the_etl_function_gets_the_layer_and_a_dead_letter_queue() -> None:
 
 
 def test_the_functions_run_python312_on_x86_64_with_their_settings() -> None:
-    """Runtime, architecture (the layer's), memory, timeout, schedule and the environment, exactly."""
+    """Name (as `chalice deploy` names it: its role's log group is named after it), runtime,
+    architecture (the layer's), memory, timeout, schedule and the environment, exactly."""
     lake = f"s3://{BUCKET}"
     etl, webhook = props("EtlDaily"), props("APIHandler")
     summary = {
-        name: (p["Runtime"], p["Architectures"], p["MemorySize"], p["Timeout"], p["Environment"]["Variables"])
+        name: (
+            p["FunctionName"],
+            p["Runtime"],
+            p["Architectures"],
+            p["MemorySize"],
+            p["Timeout"],
+            p["Environment"]["Variables"],
+        )
         for name, p in (("etl", etl), ("webhook", webhook))
     }
     assert summary == {
         "etl": (
+            "tgpipe-prod-etl_daily",
             "python3.12",
             ["x86_64"],
             2048,
@@ -320,6 +329,7 @@ def test_the_functions_run_python312_on_x86_64_with_their_settings() -> None:
             },
         ),
         "webhook": (
+            "tgpipe-prod",
             "python3.12",
             ["x86_64"],
             256,
@@ -340,7 +350,8 @@ def test_the_functions_run_python312_on_x86_64_with_their_settings() -> None:
 
 
 def test_log_groups_belong_to_the_functions_and_expire_after_30_days() -> None:
-    """Retention on both functions' log groups, each named after its function's real logical id."""
+    """Retention on both functions' log groups, each named after its function's real logical id, so
+    each is the one log group its function's role may write."""
     resources = sam("prod")["Resources"]
     assert {name: resources[name] for name in ("ApiHandlerLogGroup", "EtlDailyLogGroup")} == {
         "ApiHandlerLogGroup": {
@@ -353,11 +364,15 @@ def test_log_groups_belong_to_the_functions_and_expire_after_30_days() -> None:
         },
     }
     assert {resources["APIHandler"]["Type"], resources["EtlDaily"]["Type"]} == {"AWS::Serverless::Function"}
+    assert (props("ApiHandlerLogGroup")["LogGroupName"], props("EtlDailyLogGroup")["LogGroupName"]) == (
+        "/aws/lambda/tgpipe-prod",
+        "/aws/lambda/tgpipe-prod-etl_daily",
+    )
 
 
 def test_the_etl_alarms_on_errors_and_on_no_successful_run_in_26_hours() -> None:
     """Any error in an hour alarms; so do 26 hours without an invocation that did not fail."""
-    function = [{"Name": "FunctionName", "Value": "tgpipe-prod-EtlDaily-0AB1C2"}]
+    function = [{"Name": "FunctionName", "Value": "tgpipe-prod-etl_daily"}]
     errors = props("EtlErrorsAlarm")
     assert {k: v for k, v in errors.items() if k != "AlarmDescription"} == {
         "AlarmName": "tgpipe-prod-etl-errors",

@@ -180,7 +180,10 @@ def test_the_chalice_deploy_path_gets_a_project_with_the_stack_s_names(tmp_path:
     assert [s["Resource"] for s in webhook["Statement"]] == [
         f"arn:aws:s3:::{BUCKET}/raw/*",
         f"arn:aws:ssm:{REGION}:{ACCOUNT}:parameter/tgpipe/prod/telegram-webhook-secret",
-        f"arn:aws:logs:{REGION}:{ACCOUNT}:*",
+        [
+            f"arn:aws:logs:{REGION}:{ACCOUNT}:log-group:/aws/lambda/tgpipe-prod",
+            f"arn:aws:logs:{REGION}:{ACCOUNT}:log-group:/aws/lambda/tgpipe-prod:log-stream:*",
+        ],
     ]
 
 

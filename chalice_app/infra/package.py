@@ -10,8 +10,8 @@ output folder, ready for ``aws cloudformation package`` / ``deploy``. With ``--d
 ``data.json`` instead: data.yaml alone, for the `chalice deploy` path (buckets and layer first).
 
 Runs offline: the webhook's requirements.txt holds nothing Lambda lacks, so Chalice installs nothing;
-only the first build downloads the pinned wheels (layer and functions) into build/wheels/. Must run on Python 3.12 (Chalice packages
-for the interpreter it runs on; the functions' runtime is python3.12).
+only the first build downloads the pinned wheels (layer and functions) into build/wheels/. Must run
+on Python 3.12 (Chalice packages for the interpreter it runs on; the functions' runtime is python3.12).
 """
 
 from __future__ import annotations
@@ -141,6 +141,8 @@ def package(stage: str, out: Path | None = None, *, layer: build_layer.Layer | N
     output = result.stdout + result.stderr
     if result.returncode != 0 or INSTALL_FAILURE in output:
         raise PackageError(f"chalice package failed (exit {result.returncode}):\n{output}")
+    # What Chalice generated, merged: every role it holds must carry the bootstrap's boundary.
+    template.check_boundaries(json.loads((out / "sam.json").read_text()))
     deployment = out / "deployment.zip"
     _rewrite(deployment, function_wheels())
     layer_zip = out / build_layer.LAYER_ZIP
