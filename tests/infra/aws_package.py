@@ -13,7 +13,7 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 INFRA = ROOT / "chalice_app" / "infra"
 ACCOUNT = "123456789012"
 REGION = "eu-west-1"

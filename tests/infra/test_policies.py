@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 
-from tests.aws_package import ACCOUNT, REGION, ROOT, context, infra, sam
+from tests.infra.aws_package import ACCOUNT, REGION, ROOT, context, infra, sam
 
 with warnings.catch_warnings():
     warnings.simplefilter("ignore")  # parliament imports the deprecated pkg_resources
@@ -55,10 +55,10 @@ def all_policies() -> list[tuple[str, dict[str, Any]]]:
 
 
 def _rendered_policies() -> Iterator[tuple[str, dict[str, Any]]]:
-    from tests.test_stack import fake_stage
+    from tests.infra.test_stack import fake_stage
 
     stack = infra("stack")
-    from tests.aws_package import scratch
+    from tests.infra.aws_package import scratch
 
     out = stack.chalice_project(fake_stage(), "-100", scratch("rendered-for-policies"))
     for path in sorted((out / ".chalice").glob("policy-*.json")):

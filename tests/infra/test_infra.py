@@ -20,7 +20,9 @@ from etl.config import WebhookSettings
 from etl.ingest.webhook import Webhook
 from etl.storage import LocalStorage
 from etl.transform.schema import ENRICHED_SCHEMA
-from tests.aws_package import (
+from tests.helpers import CHAT_IDS as TEST_CHAT_IDS
+from tests.helpers import SECRET
+from tests.infra.aws_package import (
     ACCOUNT,
     CHAT_IDS,
     REGION,
@@ -32,8 +34,6 @@ from tests.aws_package import (
     sam,
     scratch,
 )
-from tests.helpers import CHAT_IDS as TEST_CHAT_IDS
-from tests.helpers import SECRET
 
 BUCKET = f"tgpipe-lake-prod-{ACCOUNT}-{REGION}"
 TOPIC = f"arn:aws:sns:{REGION}:{ACCOUNT}:tgpipe-prod-alarms"

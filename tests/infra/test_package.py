@@ -16,8 +16,8 @@ from pathlib import Path
 import boto3
 import pytest
 
-from tests.aws_package import ROOT, infra, layer, packaged, scratch
 from tests.helpers import CHAT_IDS, SECRET, update_bytes
+from tests.infra.aws_package import ROOT, infra, layer, packaged, scratch
 
 # What the python3.12 Lambda runtime has besides the standard library (the AWS SDK for Python).
 LAMBDA_RUNTIME_PACKAGES = ("boto3", "botocore", "s3transfer", "jmespath", "dateutil", "urllib3", "six.py")

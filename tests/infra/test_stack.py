@@ -13,7 +13,7 @@ from typing import Any
 import boto3
 import pytest
 
-from tests.aws_package import ACCOUNT, REGION, ROOT, infra, scratch
+from tests.infra.aws_package import ACCOUNT, REGION, ROOT, infra, scratch
 
 BUCKET = f"tgpipe-lake-prod-{ACCOUNT}-{REGION}"
 LAYER = f"arn:aws:lambda:{REGION}:{ACCOUNT}:layer:tgpipe-prod-etl-deps:3"
