@@ -16,6 +16,7 @@ from typing import Any
 import pytest
 import yaml
 
+from chalice_app.infra import template
 from etl.config import WebhookSettings
 from etl.ingest.webhook import Webhook
 from etl.storage import LocalStorage
@@ -28,7 +29,6 @@ from tests.infra.aws_package import (
     REGION,
     ROOT,
     context,
-    infra,
     packaged,
     resolved,
     sam,
@@ -512,7 +512,6 @@ def test_dead_letters_alarm_and_alarms_reach_the_optional_e_mail() -> None:
         "TreatMissingData": "notBreaching",
         "AlarmActions": [TOPIC],
     }
-    template = infra("template")
     tpl = sam("prod")
     with_email = template.resolve(tpl, tpl["Resources"]["AlarmTopic"], context(AlarmEmail="ops@example.org"))
     assert with_email["Properties"] == {
@@ -554,7 +553,6 @@ def test_the_stack_tells_dbt_and_telegram_where_things_are() -> None:
 
 def test_the_data_template_stands_alone_for_the_chalice_deploy_path() -> None:
     """data.yaml deploys without Chalice's resources (no reference into functions.yaml) and lints clean."""
-    template = infra("template")
     data = template.load(template.DATA_TEMPLATE)
     template.resolve(data, data["Resources"], context())
     result = subprocess.run(
@@ -565,7 +563,6 @@ def test_the_data_template_stands_alone_for_the_chalice_deploy_path() -> None:
 
 def test_composing_refuses_a_stage_name_the_template_cannot_hold() -> None:
     """Stage names become part of bucket and Glue names: only short lower-case names are accepted."""
-    template = infra("template")
     with pytest.raises(template.TemplateError) as caught:
         template.compose("Prod_EU")
     assert str(caught.value) == "stage 'Prod_EU' does not match ^[a-z][a-z0-9]{0,9}$"
@@ -573,7 +570,6 @@ def test_composing_refuses_a_stage_name_the_template_cannot_hold() -> None:
 
 def test_composing_a_stage_missing_from_the_chalice_config_names_the_known_ones() -> None:
     """`make package STAGE=typo` says which stages exist."""
-    template = infra("template")
     with pytest.raises(template.TemplateError) as caught:
         template.compose("staging")
     assert str(caught.value) == "stage 'staging' is not in .chalice/config.json (dev, prod)"
@@ -596,7 +592,7 @@ def test_the_chat_id_parameter_accepts_what_the_webhook_accepts(value: str, acce
     """CloudFormation refuses a TelegramChatId the webhook could not parse, before deploying anything."""
     from etl.config import ConfigError, parse_chat_ids
 
-    pattern = infra("template").load(infra("template").FUNCTIONS_TEMPLATE)["Parameters"]["TelegramChatId"]
+    pattern = template.load(template.FUNCTIONS_TEMPLATE)["Parameters"]["TelegramChatId"]
     assert bool(re.fullmatch(pattern["AllowedPattern"].strip("^$"), value)) is accepted
     if accepted:
         assert len(parse_chat_ids(value)) == value.count(",") + 1
@@ -607,7 +603,6 @@ def test_the_chat_id_parameter_accepts_what_the_webhook_accepts(value: str, acce
 
 def test_the_aws_sdk_for_pandas_managed_layer_can_replace_the_built_one() -> None:
     """ManagedLayerArn (make deploy ETL_LAYER_ARN=...) puts that layer on the ETL and skips building ours."""
-    template = infra("template")
     tpl = sam("prod")
     arn = f"arn:aws:lambda:{REGION}:336392948345:layer:AWSSDKPandas-Python312:20"
     ctx = context(ManagedLayerArn=arn)

@@ -14,7 +14,8 @@ from typing import Any
 
 import pytest
 
-from tests.infra.aws_package import ACCOUNT, REGION, ROOT, context, infra, sam
+from chalice_app.infra import stack, template
+from tests.infra.aws_package import ACCOUNT, REGION, ROOT, context, sam
 
 with warnings.catch_warnings():
     warnings.simplefilter("ignore")  # parliament imports the deprecated pkg_resources
@@ -43,7 +44,6 @@ def _stage_files() -> Iterator[tuple[str, dict[str, Any]]]:
 
 def all_policies() -> list[tuple[str, dict[str, Any]]]:
     """(where, document) for every policy this repository deploys, resolved in a made-up account."""
-    template = infra("template")
     found = list(_stage_files())
     for stage in ("prod", "dev"):
         found += [(f"{stage}:{w}", doc) for w, doc in template.policies(sam(stage), context(stage))]
@@ -55,10 +55,8 @@ def all_policies() -> list[tuple[str, dict[str, Any]]]:
 
 
 def _rendered_policies() -> Iterator[tuple[str, dict[str, Any]]]:
-    from tests.infra.test_stack import fake_stage
-
-    stack = infra("stack")
     from tests.infra.aws_package import scratch
+    from tests.infra.test_stack import fake_stage
 
     out = stack.chalice_project(fake_stage(), "-100", scratch("rendered-for-policies"))
     for path in sorted((out / ".chalice").glob("policy-*.json")):
@@ -110,7 +108,6 @@ def test_no_policy_grants_star_actions_or_resources_beyond_logs() -> None:
 
 
 def _resolved_role(stage: str, role: str) -> list[dict[str, Any]]:
-    template = infra("template")
     tpl = sam(stage)
     policies = template.resolve(tpl, tpl["Resources"][role]["Properties"]["Policies"], context(stage))
     assert [p["PolicyName"] for p in policies] == [f"{role}Policy"]
@@ -182,7 +179,6 @@ def test_the_etl_may_read_raw_days_replace_enriched_days_park_failures_and_log()
 @pytest.mark.parametrize("stage", ["prod", "dev"])
 def test_each_function_gets_its_own_policy_file_translated(stage: str) -> None:
     """The .chalice policy files are the source: the stack's policies are them with bucket and account."""
-    template = infra("template")
     tpl = sam(stage)
     roles = {
         logical: resource["Properties"]["Policies"][0]["PolicyDocument"]
@@ -212,7 +208,6 @@ def test_each_function_gets_its_own_policy_file_translated(stage: str) -> None:
 )
 def test_a_policy_file_naming_something_else_is_refused(arn: str, message: str) -> None:
     """A policy file may name only the stage's lake and region/account-wildcard ARNs."""
-    template = infra("template")
     with pytest.raises(template.TemplateError) as caught:
         template.translate({"Resource": arn}, "prod")
     assert str(caught.value) == message
@@ -224,17 +219,15 @@ _SUB = "token.actions.githubusercontent.com:sub"
 
 
 def _bootstrap() -> dict[str, Any]:
-    template = infra("template")
     return template.load(template.BOOTSTRAP_TEMPLATE)  # type: ignore[no-any-return]
 
 
 def _github() -> Any:
-    return infra("template").Context(parameters=GITHUB)
+    return template.Context(parameters=GITHUB)
 
 
 def test_only_the_stages_environments_of_this_repository_may_assume_the_deploy_role() -> None:
     """GitHub OIDC: audience sts.amazonaws.com and, compared exactly, the environment of each stage."""
-    template = infra("template")
     bootstrap = _bootstrap()
     role = template.resolve(bootstrap, bootstrap["Resources"]["GitHubDeployRole"], _github())
     assert role["Properties"]["AssumeRolePolicyDocument"] == {
@@ -274,7 +267,6 @@ def _trust_condition(bootstrap: dict[str, Any]) -> dict[str, Any]:
 def test_a_wildcard_environment_in_the_trust_is_refused() -> None:
     """The real bootstrap with environment:* added (GitHub creates any environment a job names, so it
     would skip prod's protection rules): the check names the subject and what is allowed."""
-    template = infra("template")
     bootstrap = _bootstrap()
     _trust_condition(bootstrap)["StringEquals"][_SUB].append(
         {"Fn::Sub": "repo:${GitHubRepository}:environment:*"}
@@ -289,7 +281,6 @@ def test_a_wildcard_environment_in_the_trust_is_refused() -> None:
 
 def test_a_pattern_match_on_the_subject_is_refused() -> None:
     """The trust as it was (StringLike on environment:*): refused for its operator before its value."""
-    template = infra("template")
     bootstrap = _bootstrap()
     condition = _trust_condition(bootstrap)
     del condition["StringEquals"][_SUB]
@@ -309,7 +300,7 @@ def test_the_trusted_environments_are_the_stages_the_workflow_deploys() -> None:
 
     workflow = yaml.safe_load((ROOT / ".github" / "workflows" / "deploy.yml").read_text())
     choices = workflow[True]["workflow_dispatch"]["inputs"]["stage"]["options"]
-    trusted = infra("template").check_deploy_trust(_bootstrap(), _github())
+    trusted = template.check_deploy_trust(_bootstrap(), _github())
     config = json.loads((CHALICE / "config.json").read_text())
     assert (
         sorted(choices),
@@ -323,7 +314,6 @@ def test_the_trusted_environments_are_the_stages_the_workflow_deploys() -> None:
 def test_every_role_of_the_packaged_stack_carries_the_bootstrap_s_boundary(stage: str) -> None:
     """Chalice's roles, merged: each has PermissionsBoundary imported from bootstrap, which is the
     bootstrap's managed policy."""
-    template = infra("template")
     tpl = sam(stage)
     assert template.check_boundaries(tpl) == ["ApiHandlerRole", "EtlDailyRole"]
     boundaries = {
@@ -345,7 +335,6 @@ def test_every_role_of_the_packaged_stack_carries_the_bootstrap_s_boundary(stage
 def test_a_role_without_the_boundary_is_refused() -> None:
     """The real packaged template with the boundary taken off one role fails the check, which packaging
     runs on every template it writes."""
-    template = infra("template")
     tpl = sam("prod")
     del tpl["Resources"]["EtlDailyRole"]["Properties"]["PermissionsBoundary"]
     with pytest.raises(template.TemplateError) as caught:
@@ -359,7 +348,6 @@ def test_a_role_without_the_boundary_is_refused() -> None:
 
 def test_a_sam_function_creating_its_own_role_is_refused() -> None:
     """A function without Role would get a role SAM makes, without the boundary."""
-    template = infra("template")
     tpl = sam("prod")
     del tpl["Resources"]["APIHandler"]["Properties"]["Role"]
     with pytest.raises(template.TemplateError) as caught:
@@ -376,7 +364,6 @@ def _lake(prefix: str) -> str:
 def test_the_boundary_allows_only_what_the_functions_need_on_tgpipe_names() -> None:
     """Lake prefixes, the webhook secrets (decrypted through SSM only), the ETL dead-letter queues,
     tgpipe function logs: no Athena, Glue, IAM or lambda actions (no function uses them)."""
-    template = infra("template")
     bootstrap = _bootstrap()
     boundary = template.resolve(bootstrap, bootstrap["Resources"]["PermissionsBoundary"], _github())
     assert boundary["Properties"] == {
@@ -467,7 +454,6 @@ def decision(doc: dict[str, Any], action: str, resource: str, request: dict[str,
 def test_every_permission_a_function_role_has_is_inside_the_boundary(stage: str) -> None:
     """Each action on each resource the stack's role policies grant is allowed by the boundary too, so
     the boundary takes nothing away from the functions."""
-    template = infra("template")
     bootstrap = _bootstrap()
     boundary = template.resolve(bootstrap, bootstrap["Resources"]["PermissionsBoundary"], _github())
     granted = [
@@ -485,7 +471,6 @@ def test_every_permission_a_function_role_has_is_inside_the_boundary(stage: str)
 def test_the_boundary_caps_a_role_that_grants_itself_everything() -> None:
     """A template giving a function Action "*" still gets only the boundary: no IAM, no other bucket,
     no marts, no Athena."""
-    template = infra("template")
     bootstrap = _bootstrap()
     boundary = template.resolve(bootstrap, bootstrap["Resources"]["PermissionsBoundary"], _github())
     doc = boundary["Properties"]["PolicyDocument"]
@@ -509,7 +494,6 @@ def test_the_boundary_caps_a_role_that_grants_itself_everything() -> None:
 
 
 def _execution_role() -> dict[str, Any]:
-    template = infra("template")
     bootstrap = _bootstrap()
     role = template.resolve(bootstrap, bootstrap["Resources"]["CloudFormationExecutionRole"], _github())
     (policy,) = role["Properties"]["Policies"]
