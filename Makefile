@@ -69,7 +69,7 @@ STAGE ?= prod
 STACK = tgpipe-$(STAGE)
 PACKAGE = build/package/$(STAGE)
 AWS ?= aws
-STACK_PY = $(BIN)/python chalice_app/infra/stack.py
+STACK_PY = $(BIN)/python -m chalice_app.infra.stack
 # The bootstrap stack's artifacts bucket into $$bucket, deploying the bootstrap stack the first time.
 ARTIFACTS = bucket=$$($(STACK_PY) artifacts-bucket 2>/dev/null) || { $(MAKE) --no-print-directory bootstrap && \
 	bucket=$$($(STACK_PY) artifacts-bucket); }
@@ -86,10 +86,10 @@ lint-infra: $(STAMP)  ## cfn-lint on the hand-written templates (pytest lints th
 	$(BIN)/cfn-lint chalice_app/infra/data.yaml chalice_app/infra/bootstrap.yaml
 
 layer: $(STAMP)  ## the ETL's pyarrow layer into build/layer/ (downloads the pinned wheels once)
-	$(BIN)/python chalice_app/infra/build_layer.py
+	$(BIN)/python -m chalice_app.infra.build_layer
 
 package: $(STAMP)  ## chalice package + merge template + layer for STAGE into build/package/STAGE
-	$(BIN)/python chalice_app/infra/package.py --stage $(STAGE)
+	$(BIN)/python -m chalice_app.infra.package --stage $(STAGE)
 
 bootstrap: $(STAMP)  ## once per account and region: artifacts bucket; GITHUB_REPO=owner/name adds deploy roles
 	$(AWS) cloudformation deploy --stack-name tgpipe-bootstrap --template-file chalice_app/infra/bootstrap.yaml \
@@ -132,7 +132,7 @@ destroy: $(STAMP)  ## delete STAGE: functions, stacks, lake and its data, secret
 	$(STACK_PY) destroy --stage $(STAGE) --confirm "$(CONFIRM)"
 
 infra: $(STAMP)  ## `chalice deploy` path, step 1: the data stack tgpipe-STAGE-data (lake, catalog, Athena, layer)
-	$(BIN)/python chalice_app/infra/package.py --stage $(STAGE) --data-only
+	$(BIN)/python -m chalice_app.infra.package --stage $(STAGE) --data-only
 	$(ARTIFACTS) && \
 	$(AWS) cloudformation package --template-file build/data/$(STAGE)/data.json --s3-bucket "$$bucket" \
 		--s3-prefix $(STACK)-data --output-template-file build/data/$(STAGE)/packaged.yaml && \

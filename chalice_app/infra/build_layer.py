@@ -1,6 +1,6 @@
 """Build the ETL function's Lambda layer: pyarrow for python3.12 on x86_64.
 
-    python chalice_app/infra/build_layer.py [--out build/layer] [--no-strip]
+    python -m chalice_app.infra.build_layer [--out build/layer] [--no-strip]
 
 The wheels pinned (with hashes) in layer-requirements.txt are downloaded once into build/wheels/
 (manylinux_2_28 / manylinux2014, cp312), unpacked under ``python/`` (where Lambda puts a layer on

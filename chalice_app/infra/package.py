@@ -1,6 +1,6 @@
 """Package a stage for CloudFormation: `chalice package` with tgpipe's merge template, plus the layer.
 
-    python chalice_app/infra/package.py --stage prod [--out build/package/prod] [--data-only]
+    python -m chalice_app.infra.package --stage prod [--out build/package/prod] [--data-only]
 
 Writes ``sam.json`` (the one template: Chalice's functions and API merged with data.yaml and
 functions.yaml), ``deployment.zip`` (app.py, Chalice's runtime, the ``etl`` package, reached
@@ -26,10 +26,7 @@ import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-
-import build_layer
-import template
+from . import build_layer, template
 
 HERE = Path(__file__).resolve().parent
 CHALICE_DIR = HERE.parent
@@ -141,6 +138,8 @@ def package(stage: str, out: Path | None = None, *, layer: build_layer.Layer | N
     output = result.stdout + result.stderr
     if result.returncode != 0 or INSTALL_FAILURE in output:
         raise PackageError(f"chalice package failed (exit {result.returncode}):\n{output}")
+    # What Chalice generated, merged: every role it holds must carry the bootstrap's boundary.
+    template.check_boundaries(json.loads((out / "sam.json").read_text()))
     deployment = out / "deployment.zip"
     _rewrite(deployment, function_wheels())
     layer_zip = out / build_layer.LAYER_ZIP

@@ -1,11 +1,11 @@
 """A deployed stage, from the shell: its outputs, the settings dbt and tgpipe need, teardown, and the
 Chalice project of the `chalice deploy` path.
 
-    python chalice_app/infra/stack.py env --stage prod        # KEY=value lines (eval them)
-    python chalice_app/infra/stack.py outputs --stage prod    # the stack's outputs as JSON
-    python chalice_app/infra/stack.py artifacts-bucket        # the bootstrap stack's bucket
-    python chalice_app/infra/stack.py chalice-project --stage prod --out build/chalice/prod
-    python chalice_app/infra/stack.py destroy --stage prod --confirm tgpipe-prod
+    python -m chalice_app.infra.stack env --stage prod        # KEY=value lines (eval them)
+    python -m chalice_app.infra.stack outputs --stage prod    # the stack's outputs as JSON
+    python -m chalice_app.infra.stack artifacts-bucket        # the bootstrap stack's bucket
+    python -m chalice_app.infra.stack chalice-project --stage prod --out build/chalice/prod
+    python -m chalice_app.infra.stack destroy --stage prod --confirm tgpipe-prod
 
 A stage is the stack tgpipe-<stage> (`make deploy`) or, on the `chalice deploy` path, the data stack
 tgpipe-<stage>-data plus what Chalice deployed. AWS credentials and region come from the usual chain.
@@ -23,9 +23,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-
-import template
+from . import template
 
 HERE = Path(__file__).resolve().parent
 CHALICE_DIR = HERE.parent

@@ -5,7 +5,11 @@
   `chalice package` generates) into the one merge template `chalice package --merge-template` takes,
   with each function role's policy translated from its .chalice policy file (:func:`translate`):
   the files name the lake ``tgpipe-lake-<stage>`` and any region/account as ``*``; the stack's
-  bucket carries the account and region (bucket names are global) and ARNs are made exact.
+  bucket carries the account and region (bucket names are global) and ARNs are made exact. Each
+  function role also gets the bootstrap stack's permissions boundary (:data:`BOUNDARY`).
+* :func:`check_boundaries` and :func:`check_deploy_trust` refuse a packaged template with a role
+  lacking that boundary, and a bootstrap template whose deploy role trusts more than the
+  repository's deployment environments by name.
 * :func:`resolve` evaluates intrinsic functions for a made-up account, so policies can be linted as
   the JSON IAM will see; :func:`policies` lists every policy document of a template.
 """
@@ -28,9 +32,19 @@ DATA_TEMPLATE = HERE / "data.yaml"
 FUNCTIONS_TEMPLATE = HERE / "functions.yaml"
 BOOTSTRAP_TEMPLATE = HERE / "bootstrap.yaml"
 
+# The managed policy bootstrap.yaml exports as the ceiling of every role an app stack creates; the
+# CloudFormation execution role may create and change roles only when they carry it.
+BOUNDARY_EXPORT = "tgpipe-permissions-boundary"
+BOUNDARY: dict[str, Any] = {"Fn::ImportValue": BOUNDARY_EXPORT}
+_OIDC_SUB = "token.actions.githubusercontent.com:sub"
+
 __all__ = [
+    "BOUNDARY",
+    "BOUNDARY_EXPORT",
     "Context",
     "TemplateError",
+    "check_boundaries",
+    "check_deploy_trust",
     "compose",
     "configured_bucket",
     "function_policies",
@@ -134,8 +148,8 @@ def function_policies(stage: str) -> dict[str, dict[str, Any]]:
 
 def compose(stage: str) -> dict[str, Any]:
     """The merge template for one stage: data.yaml and functions.yaml together, every function role's
-    policy translated from its file, Stage defaulting to ``stage`` so the packaged template deploys
-    as is."""
+    policy translated from its file and the bootstrap's permissions boundary on it, Stage defaulting
+    to ``stage`` so the packaged template deploys as is."""
     data = load(DATA_TEMPLATE)
     pattern = data["Parameters"]["Stage"]["AllowedPattern"]
     if not re.fullmatch(pattern.strip("^$"), stage):
@@ -144,7 +158,8 @@ def compose(stage: str) -> dict[str, Any]:
     roles = {
         role: {
             "Properties": {
-                "Policies": [{"PolicyName": f"{role}Policy", "PolicyDocument": translate(doc, stage)}]
+                "PermissionsBoundary": BOUNDARY,
+                "Policies": [{"PolicyName": f"{role}Policy", "PolicyDocument": translate(doc, stage)}],
             }
         }
         for role, doc in function_policies(stage).items()
@@ -197,6 +212,8 @@ def _physical(template: Mapping[str, Any], logical: str, ctx: Context) -> tuple[
     if kind == "AWS::IAM::Role":
         name = named("RoleName")
         return name, {"Arn": f"arn:{p}:iam::{a}:role/{name}"}
+    if kind == "AWS::IAM::ManagedPolicy":
+        return f"arn:{p}:iam::{a}:policy/{named('ManagedPolicyName')}", {}
     if kind == "AWS::IAM::OIDCProvider":
         return f"arn:{p}:iam::{a}:oidc-provider/token.actions.githubusercontent.com", {}
     if kind in ("AWS::Serverless::Function", "AWS::Lambda::Function"):
@@ -251,6 +268,15 @@ def _getatt(template: Mapping[str, Any], logical: str, attribute: str, ctx: Cont
     return attributes[attribute]
 
 
+def _import(name: str, ctx: Context) -> str:
+    """An export of the bootstrap stack (the only stack tgpipe's templates import from), in ``ctx``."""
+    bootstrap = load(BOOTSTRAP_TEMPLATE)
+    for output in bootstrap.get("Outputs", {}).values():
+        if "Export" in output and resolve(bootstrap, output["Export"]["Name"], ctx) == name:
+            return str(resolve(bootstrap, output["Value"], ctx))
+    raise TemplateError(f"ImportValue {name}: bootstrap.yaml exports no such name")
+
+
 def _condition(template: Mapping[str, Any], name: str, ctx: Context) -> bool:
     if name in ctx.conditions:
         return ctx.conditions[name]
@@ -287,6 +313,8 @@ def resolve(template: Mapping[str, Any], value: Any, ctx: Context) -> Any:
                 return _ref(template, name, ctx)
 
             return _SUB.sub(substitute, text).replace("${!", "${")
+        if key == "Fn::ImportValue":
+            return _import(str(resolve(template, arg, ctx)), ctx)
         if key == "Fn::Join":
             return str(arg[0]).join(str(resolve(template, v, ctx)) for v in arg[1])
         if key == "Fn::If":
@@ -322,3 +350,57 @@ def policies(template: Mapping[str, Any], ctx: Context) -> Iterator[tuple[str, d
             yield logical, resolve(template, copy.deepcopy(props["PolicyDocument"]), ctx)
         elif kind in ("AWS::Serverless::Function",) and props.get("Policies"):
             raise TemplateError(f"{logical}: SAM policy templates are not used here (give it a Role)")
+
+
+def check_boundaries(template: Mapping[str, Any]) -> list[str]:
+    """The roles of ``template`` (sorted), each carrying the bootstrap's permissions boundary exactly;
+    a TemplateError names the first that does not, or a SAM function that would create its own role."""
+    roles = []
+    for logical, resource in sorted(template.get("Resources", {}).items()):
+        kind, props = resource["Type"], resource.get("Properties", {})
+        if kind == "AWS::Serverless::Function" and "Role" not in props:
+            raise TemplateError(
+                f"{logical} has no Role: SAM would create one without the permissions boundary"
+            )
+        if kind != "AWS::IAM::Role":
+            continue
+        if props.get("PermissionsBoundary") != BOUNDARY:
+            found = json.dumps(props.get("PermissionsBoundary"))
+            raise TemplateError(
+                f"role {logical} has PermissionsBoundary {found}, not {json.dumps(BOUNDARY)}: the "
+                "CloudFormation execution role may only create roles within the bootstrap's boundary"
+            )
+        roles.append(logical)
+    return roles
+
+
+def check_deploy_trust(template: Mapping[str, Any], ctx: Context) -> list[str]:
+    """The OIDC subjects bootstrap's GitHubDeployRole trusts, resolved in ``ctx``: each must be exactly
+    ``repo:<GitHubRepository>:environment:<stage>`` for a stage of .chalice/config.json, compared with
+    StringEquals. Anything else (a wildcard environment, a branch, StringLike) is a TemplateError."""
+    repository = _ref(template, "GitHubRepository", ctx)
+    role = resolve(template, template["Resources"]["GitHubDeployRole"], ctx)
+    stages = sorted(json.loads(CHALICE_CONFIG.read_text())["stages"])
+    allowed = {f"repo:{repository}:environment:{stage}" for stage in stages}
+    trusted: list[str] = []
+    for statement in role["Properties"]["AssumeRolePolicyDocument"]["Statement"]:
+        if statement["Effect"] != "Allow":
+            continue
+        conditions = statement.get("Condition", {})
+        for operator, keys in conditions.items():
+            if _OIDC_SUB in keys and operator != "StringEquals":
+                raise TemplateError(
+                    f"GitHubDeployRole compares {_OIDC_SUB} with {operator}: only StringEquals names "
+                    "environments exactly"
+                )
+        subjects = conditions.get("StringEquals", {}).get(_OIDC_SUB)
+        if subjects is None:
+            raise TemplateError(f"GitHubDeployRole trusts any {_OIDC_SUB}: name the environments")
+        for subject in subjects if isinstance(subjects, list) else [subjects]:
+            if subject not in allowed:
+                raise TemplateError(
+                    f"GitHubDeployRole trusts {subject}: only "
+                    f"{', '.join(sorted(allowed))} (the stages' environments) may deploy"
+                )
+            trusted.append(subject)
+    return trusted

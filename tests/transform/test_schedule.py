@@ -232,7 +232,7 @@ def test_the_etl_function_has_its_own_policy_memory_and_timeout(stage: str) -> N
 @pytest.mark.parametrize("stage", ["dev", "prod"])
 def test_the_etl_may_read_raw_days_and_replace_enriched_ones_only(stage: str) -> None:
     """Its S3 access, all of it: list both day prefixes, get raw days (not the quarantine), put and
-    delete enriched objects. Plus its logs (other services' statements are the deployment's)."""
+    delete enriched objects. Plus its own log group (other services' statements are the deployment's)."""
     bucket = f"tgpipe-lake-{stage}"
     policy = json.loads((CHALICE_DIR / ".chalice" / f"policy-etl-{stage}.json").read_text())
     s3 = [st for st in policy["Statement"] if any(a.startswith("s3:") for a in _actions(st))]
@@ -261,7 +261,10 @@ def test_the_etl_may_read_raw_days_and_replace_enriched_ones_only(stage: str) ->
         "Sid": "WriteOwnLogs",
         "Effect": "Allow",
         "Action": ["logs:CreateLogGroup", "logs:CreateLogStream", "logs:PutLogEvents"],
-        "Resource": "arn:aws:logs:*:*:*",
+        "Resource": [
+            f"arn:aws:logs:*:*:log-group:/aws/lambda/tgpipe-{stage}-etl_daily",
+            f"arn:aws:logs:*:*:log-group:/aws/lambda/tgpipe-{stage}-etl_daily:log-stream:*",
+        ],
     } in policy["Statement"]
     assert all(st["Effect"] == "Allow" and "*" not in _actions(st) for st in policy["Statement"])
 

@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 import yaml
 
-from tests.aws_package import ROOT
+from tests.infra.aws_package import ROOT
 
 WORKFLOWS = ROOT / ".github" / "workflows"
 BIN = Path(sys.executable).parent

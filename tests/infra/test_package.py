@@ -16,8 +16,9 @@ from pathlib import Path
 import boto3
 import pytest
 
-from tests.aws_package import ROOT, infra, layer, packaged, scratch
+from chalice_app.infra import build_layer, package
 from tests.helpers import CHAT_IDS, SECRET, update_bytes
+from tests.infra.aws_package import ROOT, layer, packaged, scratch
 
 # What the python3.12 Lambda runtime has besides the standard library (the AWS SDK for Python).
 LAMBDA_RUNTIME_PACKAGES = ("boto3", "botocore", "s3transfer", "jmespath", "dateutil", "urllib3", "six.py")
@@ -94,7 +95,7 @@ def test_the_layer_is_stripped_of_what_the_etl_never_loads() -> None:
     """No tests, headers, Cython files, Flight, Substrait module, pyarrow file systems or duplicate libs."""
     with zipfile.ZipFile(layer().zip_path) as archive:
         names = [name.removeprefix("python/") for name in archive.namelist()]
-    rules = infra("build_layer").REMOVE
+    rules = build_layer.REMOVE
     assert [name for name in names if any(fnmatch.fnmatchcase(name, p) for p, _ in rules)] == []
     libraries = sorted(Path(name).name for name in names if ".so." in Path(name).name)
     assert libraries == [
@@ -114,7 +115,7 @@ def test_the_layer_pins_exactly_the_etl_extra() -> None:
 
     extra = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["optional-dependencies"]["etl"]
     wanted = {Requirement(text).name: Requirement(text).specifier for text in extra}
-    pinned = {req.name: req.version for req in infra("build_layer").read_requirements()}
+    pinned = {req.name: req.version for req in build_layer.read_requirements()}
     assert set(pinned) == set(wanted)
     assert {name: version in wanted[name] for name, version in pinned.items()} == dict.fromkeys(pinned, True)
 
@@ -126,7 +127,6 @@ def test_the_functions_pin_what_they_import_and_lambda_lacks() -> None:
 
     base = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["dependencies"]
     wanted = {Requirement(text).name: Requirement(text).specifier for text in base}
-    build_layer = infra("build_layer")
     pins = build_layer.read_requirements(build_layer.FUNCTION_REQUIREMENTS)
     pinned = {req.name: req.version for req in pins}
     assert pinned == {"orjson": "3.13.0"}
@@ -138,13 +138,12 @@ def test_an_unchanged_layer_is_not_rebuilt() -> None:
     """A second build reuses the zip (same file, same fingerprint): reruns download and zip nothing."""
     first = layer()
     before = first.zip_path.stat().st_mtime_ns
-    again = infra("build_layer").build()
+    again = build_layer.build()
     assert (again.fingerprint, again.zip_path.stat().st_mtime_ns) == (first.fingerprint, before)
 
 
 def test_a_removal_rule_that_matches_nothing_fails_the_build(tmp_path: Path) -> None:
     """A pyarrow upgrade that renames what a rule removes is reported, not silently shipped."""
-    build_layer = infra("build_layer")
     wheel = tmp_path / "pyarrow-0-cp312-cp312-manylinux_2_28_x86_64.whl"
     with zipfile.ZipFile(wheel, "w") as archive:
         archive.writestr("pyarrow/__init__.py", "")
@@ -159,7 +158,6 @@ def test_a_removal_rule_that_matches_nothing_fails_the_build(tmp_path: Path) -> 
 
 def test_a_module_whose_library_was_removed_fails_the_build(tmp_path: Path) -> None:
     """The link check reads each kept module's ELF needs: a missing Arrow library is named."""
-    build_layer = infra("build_layer")
     with zipfile.ZipFile(layer().zip_path) as archive:
         member = next(
             n for n in archive.namelist() if n.endswith("/_parquet.cpython-312-x86_64-linux-gnu.so")
@@ -188,7 +186,6 @@ def test_chalice_package_runs_offline_and_the_zip_carries_no_pyarrow(monkeypatch
     for name in [n for n in os.environ if n.startswith("AWS_")]:
         monkeypatch.delenv(name)
     monkeypatch.setenv("AWS_DEFAULT_REGION", "eu-west-1")
-    package = infra("package")
     result = package.package("dev", scratch("package-offline"), layer=layer())
     with zipfile.ZipFile(result.deployment_zip) as archive:
         names = sorted(archive.namelist())
@@ -212,13 +209,12 @@ def test_chalice_package_runs_offline_and_the_zip_carries_no_pyarrow(monkeypatch
 def test_packaging_twice_gives_the_same_zip() -> None:
     """Sorted entries, fixed dates, no bytecode: unchanged code never looks like a new deployment."""
     first = packaged("prod").deployment_zip.read_bytes()
-    again = infra("package").package("prod", scratch("package-again"), layer=layer())
+    again = package.package("prod", scratch("package-again"), layer=layer())
     assert again.deployment_zip.read_bytes() == first
 
 
 def test_a_could_not_install_line_fails_packaging(monkeypatch: pytest.MonkeyPatch) -> None:
     """Chalice reports wheels it could not find and still exits 0; packaging must not go on."""
-    package = infra("package")
     fake = "print('Could not install dependencies:\\nnumpy==2.0\\nYou will have to build these yourself')"
     monkeypatch.setattr(package, "_chalice", lambda: [sys.executable, "-c", fake, "--"])
     with pytest.raises(package.PackageError) as caught:
@@ -231,7 +227,6 @@ def test_a_could_not_install_line_fails_packaging(monkeypatch: pytest.MonkeyPatc
 
 def test_packaging_refuses_a_python_other_than_the_runtime(monkeypatch: pytest.MonkeyPatch) -> None:
     """Chalice packages for the interpreter it runs on: anything but 3.12 is refused up front."""
-    package = infra("package")
     monkeypatch.setattr(package, "RUNTIME", (3, 11))
     with pytest.raises(package.PackageError) as caught:
         package.package("prod", scratch("package-wrong-python"))
@@ -346,7 +341,6 @@ print(json.dumps({{
 def test_the_layer_zip_depends_only_on_the_files(tmp_path: Path) -> None:
     """Same content, other timestamps and creation order: the same bytes, so an unchanged layer is never
     uploaded again as a new layer version."""
-    build_layer = infra("build_layer")
     zips = []
     for attempt, names in enumerate((["b.py", "a/x.so"], ["a/x.so", "b.py"])):
         root = tmp_path / f"tree{attempt}"

@@ -1,30 +1,22 @@
-"""Shared by the AWS tests: chalice_app/infra's modules, and each stage packaged once per test session."""
+"""Shared by the AWS tests: each stage packaged once per test session, and the made-up account its
+template is resolved in."""
 
 from __future__ import annotations
 
 import atexit
 import functools
-import importlib
 import json
 import shutil
-import sys
 import tempfile
 from pathlib import Path
-from types import ModuleType
 from typing import Any
 
-ROOT = Path(__file__).resolve().parent.parent
-INFRA = ROOT / "chalice_app" / "infra"
+from chalice_app.infra import build_layer, package, template
+
+ROOT = Path(__file__).resolve().parents[2]
 ACCOUNT = "123456789012"
 REGION = "eu-west-1"
 CHAT_IDS = "-1001234567890,-1009876543210"
-
-
-def infra(name: str) -> ModuleType:
-    """A module of chalice_app/infra (build_layer, template, package, stack)."""
-    if str(INFRA) not in sys.path:
-        sys.path.insert(0, str(INFRA))
-    return importlib.import_module(name)
 
 
 @functools.cache
@@ -42,15 +34,15 @@ def scratch(name: str) -> Path:
 
 
 @functools.cache
-def layer() -> Any:
+def layer() -> build_layer.Layer:
     """The ETL layer, built (or reused from build/layer) once per session."""
-    return infra("build_layer").build()
+    return build_layer.build()
 
 
 @functools.cache
-def packaged(stage: str) -> Any:
+def packaged(stage: str) -> package.Package:
     """`make package STAGE=stage`, once per session, into a scratch folder."""
-    return infra("package").package(stage, scratch(f"package-{stage}"), layer=layer())
+    return package.package(stage, scratch(f"package-{stage}"), layer=layer())
 
 
 def sam(stage: str) -> dict[str, Any]:
@@ -58,9 +50,8 @@ def sam(stage: str) -> dict[str, Any]:
     return json.loads(packaged(stage).template.read_text())  # type: ignore[no-any-return]
 
 
-def context(stage: str = "prod", **parameters: str) -> Any:
+def context(stage: str = "prod", **parameters: str) -> template.Context:
     """The made-up account template tests resolve in (chat ids given, no alarm e-mail)."""
-    template = infra("template")
     return template.Context(
         stage=stage, account=ACCOUNT, region=REGION, parameters={"TelegramChatId": CHAT_IDS, **parameters}
     )
@@ -68,6 +59,5 @@ def context(stage: str = "prod", **parameters: str) -> Any:
 
 def resolved(stage: str, section: str = "Resources") -> dict[str, Any]:
     """A section of the packaged template with every intrinsic function evaluated in ``context``."""
-    template = infra("template")
     tpl = sam(stage)
     return template.resolve(tpl, tpl[section], context(stage))  # type: ignore[no-any-return]

@@ -16,24 +16,24 @@ from typing import Any
 import pytest
 import yaml
 
+from chalice_app.infra import template
 from etl.config import WebhookSettings
 from etl.ingest.webhook import Webhook
 from etl.storage import LocalStorage
 from etl.transform.schema import TABLES, Table
-from tests.aws_package import (
+from tests.helpers import CHAT_IDS as TEST_CHAT_IDS
+from tests.helpers import SECRET
+from tests.infra.aws_package import (
     ACCOUNT,
     CHAT_IDS,
     REGION,
     ROOT,
     context,
-    infra,
     packaged,
     resolved,
     sam,
     scratch,
 )
-from tests.helpers import CHAT_IDS as TEST_CHAT_IDS
-from tests.helpers import SECRET
 
 BUCKET = f"tgpipe-lake-prod-{ACCOUNT}-{REGION}"
 TOPIC = f"arn:aws:sns:{REGION}:{ACCOUNT}:tgpipe-prod-alarms"
@@ -332,15 +332,24 @@ def test_only_the_etl_function_gets_the_layer_and_a_dead_letter_queue() -> None:
 
 
 def test_the_functions_run_python312_on_x86_64_with_their_settings() -> None:
-    """Runtime, architecture (the layer's), memory, timeout, schedule and the environment, exactly."""
+    """Name (as `chalice deploy` names it: its role's log group is named after it), runtime,
+    architecture (the layer's), memory, timeout, schedule and the environment, exactly."""
     lake = f"s3://{BUCKET}"
     etl, webhook = props("EtlDaily"), props("APIHandler")
     summary = {
-        name: (p["Runtime"], p["Architectures"], p["MemorySize"], p["Timeout"], p["Environment"]["Variables"])
+        name: (
+            p["FunctionName"],
+            p["Runtime"],
+            p["Architectures"],
+            p["MemorySize"],
+            p["Timeout"],
+            p["Environment"]["Variables"],
+        )
         for name, p in (("etl", etl), ("webhook", webhook))
     }
     assert summary == {
         "etl": (
+            "tgpipe-prod-etl_daily",
             "python3.12",
             ["x86_64"],
             2048,
@@ -353,6 +362,7 @@ def test_the_functions_run_python312_on_x86_64_with_their_settings() -> None:
             },
         ),
         "webhook": (
+            "tgpipe-prod",
             "python3.12",
             ["x86_64"],
             256,
@@ -373,7 +383,8 @@ def test_the_functions_run_python312_on_x86_64_with_their_settings() -> None:
 
 
 def test_log_groups_belong_to_the_functions_and_expire_after_30_days() -> None:
-    """Retention on both functions' log groups, each named after its function's real logical id."""
+    """Retention on both functions' log groups, each named after its function's real logical id, so
+    each is the one log group its function's role may write."""
     resources = sam("prod")["Resources"]
     assert {name: resources[name] for name in ("ApiHandlerLogGroup", "EtlDailyLogGroup")} == {
         "ApiHandlerLogGroup": {
@@ -386,11 +397,15 @@ def test_log_groups_belong_to_the_functions_and_expire_after_30_days() -> None:
         },
     }
     assert {resources["APIHandler"]["Type"], resources["EtlDaily"]["Type"]} == {"AWS::Serverless::Function"}
+    assert (props("ApiHandlerLogGroup")["LogGroupName"], props("EtlDailyLogGroup")["LogGroupName"]) == (
+        "/aws/lambda/tgpipe-prod",
+        "/aws/lambda/tgpipe-prod-etl_daily",
+    )
 
 
 def test_the_etl_alarms_on_errors_and_on_no_successful_run_in_26_hours() -> None:
     """Any error in an hour alarms; so do 26 hours without an invocation that did not fail."""
-    function = [{"Name": "FunctionName", "Value": "tgpipe-prod-EtlDaily-0AB1C2"}]
+    function = [{"Name": "FunctionName", "Value": "tgpipe-prod-etl_daily"}]
     errors = props("EtlErrorsAlarm")
     assert {k: v for k, v in errors.items() if k != "AlarmDescription"} == {
         "AlarmName": "tgpipe-prod-etl-errors",
@@ -530,7 +545,6 @@ def test_dead_letters_alarm_and_alarms_reach_the_optional_e_mail() -> None:
         "TreatMissingData": "notBreaching",
         "AlarmActions": [TOPIC],
     }
-    template = infra("template")
     tpl = sam("prod")
     with_email = template.resolve(tpl, tpl["Resources"]["AlarmTopic"], context(AlarmEmail="ops@example.org"))
     assert with_email["Properties"] == {
@@ -572,7 +586,6 @@ def test_the_stack_tells_dbt_and_telegram_where_things_are() -> None:
 
 def test_the_data_template_stands_alone_for_the_chalice_deploy_path() -> None:
     """data.yaml deploys without Chalice's resources (no reference into functions.yaml) and lints clean."""
-    template = infra("template")
     data = template.load(template.DATA_TEMPLATE)
     template.resolve(data, data["Resources"], context())
     result = subprocess.run(
@@ -583,7 +596,6 @@ def test_the_data_template_stands_alone_for_the_chalice_deploy_path() -> None:
 
 def test_composing_refuses_a_stage_name_the_template_cannot_hold() -> None:
     """Stage names become part of bucket and Glue names: only short lower-case names are accepted."""
-    template = infra("template")
     with pytest.raises(template.TemplateError) as caught:
         template.compose("Prod_EU")
     assert str(caught.value) == "stage 'Prod_EU' does not match ^[a-z][a-z0-9]{0,9}$"
@@ -591,7 +603,6 @@ def test_composing_refuses_a_stage_name_the_template_cannot_hold() -> None:
 
 def test_composing_a_stage_missing_from_the_chalice_config_names_the_known_ones() -> None:
     """`make package STAGE=typo` says which stages exist."""
-    template = infra("template")
     with pytest.raises(template.TemplateError) as caught:
         template.compose("staging")
     assert str(caught.value) == "stage 'staging' is not in .chalice/config.json (dev, prod)"
@@ -614,7 +625,7 @@ def test_the_chat_id_parameter_accepts_what_the_webhook_accepts(value: str, acce
     """CloudFormation refuses a TelegramChatId the webhook could not parse, before deploying anything."""
     from etl.config import ConfigError, parse_chat_ids
 
-    pattern = infra("template").load(infra("template").FUNCTIONS_TEMPLATE)["Parameters"]["TelegramChatId"]
+    pattern = template.load(template.FUNCTIONS_TEMPLATE)["Parameters"]["TelegramChatId"]
     assert bool(re.fullmatch(pattern["AllowedPattern"].strip("^$"), value)) is accepted
     if accepted:
         assert len(parse_chat_ids(value)) == value.count(",") + 1
@@ -625,7 +636,6 @@ def test_the_chat_id_parameter_accepts_what_the_webhook_accepts(value: str, acce
 
 def test_the_aws_sdk_for_pandas_managed_layer_can_replace_the_built_one() -> None:
     """ManagedLayerArn (make deploy ETL_LAYER_ARN=...) puts that layer on the ETL and skips building ours."""
-    template = infra("template")
     tpl = sam("prod")
     arn = f"arn:aws:lambda:{REGION}:336392948345:layer:AWSSDKPandas-Python312:20"
     ctx = context(ManagedLayerArn=arn)

@@ -29,7 +29,8 @@ def test_no_secret_is_in_the_config() -> None:
 
 @pytest.mark.parametrize("stage", ["dev", "prod"])
 def test_the_webhook_may_only_put_raw_objects_and_write_logs(stage: str) -> None:
-    """The webhook function's own policy: s3:PutObject on the raw prefix, its secret, logs, nothing else."""
+    """The webhook function's own policy: s3:PutObject on the raw prefix, its secret, its own log group
+    (the function is tgpipe-<stage> on both deploy paths), nothing else."""
     assert CONFIG["autogen_policy"] is False
     policy_file = CONFIG["stages"][stage]["lambda_functions"]["api_handler"]["iam_policy_file"]
     policy = json.loads((CHALICE_DIR / ".chalice" / policy_file).read_text())
@@ -50,7 +51,10 @@ def test_the_webhook_may_only_put_raw_objects_and_write_logs(stage: str) -> None
             "Sid": "WriteOwnLogs",
             "Effect": "Allow",
             "Action": ["logs:CreateLogGroup", "logs:CreateLogStream", "logs:PutLogEvents"],
-            "Resource": "arn:aws:logs:*:*:*",
+            "Resource": [
+                f"arn:aws:logs:*:*:log-group:/aws/lambda/tgpipe-{stage}",
+                f"arn:aws:logs:*:*:log-group:/aws/lambda/tgpipe-{stage}:log-stream:*",
+            ],
         },
     ]
 

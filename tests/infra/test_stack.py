@@ -1,4 +1,4 @@
-"""chalice_app/infra/stack.py: a deployed stage's settings, teardown (CloudFormation, S3, SSM under
+"""chalice_app.infra.stack: a deployed stage's settings, teardown (CloudFormation, S3, SSM under
 moto), and the Chalice project of the `chalice deploy` path."""
 
 from __future__ import annotations
@@ -13,7 +13,8 @@ from typing import Any
 import boto3
 import pytest
 
-from tests.aws_package import ACCOUNT, REGION, ROOT, infra, scratch
+from chalice_app.infra import stack
+from tests.infra.aws_package import ACCOUNT, REGION, ROOT, scratch
 
 BUCKET = f"tgpipe-lake-prod-{ACCOUNT}-{REGION}"
 LAYER = f"arn:aws:lambda:{REGION}:{ACCOUNT}:layer:tgpipe-prod-etl-deps:3"
@@ -35,13 +36,11 @@ def fake_outputs(bucket: str = BUCKET) -> dict[str, str]:
 
 def fake_stage(**extra: str) -> Any:
     """A stage as find_stage returns it, for the data stack of the `chalice deploy` path."""
-    stack = infra("stack")
     return stack.Stage("prod", "tgpipe-prod-data", REGION, ACCOUNT, "aws", {**fake_outputs(), **extra})
 
 
 def test_the_settings_dbt_and_tgpipe_need_come_from_the_outputs() -> None:
     """`make athena` and `make webhook` export exactly these (the time zone from config.json)."""
-    stack = infra("stack")
     url = "https://abc.execute-api.eu-west-1.amazonaws.com/api/webhook"
     assert stack.settings(fake_stage(WebhookUrl=url)) == {
         "AWS_REGION": REGION,
@@ -75,7 +74,6 @@ _LAKE_STACK = {
 
 def test_destroy_empties_the_versioned_lake_then_deletes_stack_and_secret(aws: None) -> None:
     """Every object version and delete marker goes first (CloudFormation cannot delete a full bucket)."""
-    stack = infra("stack")
     cfn, s3, ssm = boto3.client("cloudformation"), boto3.client("s3"), boto3.client("ssm")
     cfn.create_stack(StackName="tgpipe-test", TemplateBody=json.dumps(_LAKE_STACK))
     bucket = "tgpipe-lake-test-bucket"
@@ -100,7 +98,6 @@ def test_destroy_empties_the_versioned_lake_then_deletes_stack_and_secret(aws: N
 
 def test_a_stage_not_deployed_says_what_to_run(aws: None) -> None:
     """Asking for a stage nobody deployed names both stacks and the command."""
-    stack = infra("stack")
     with pytest.raises(stack.StackError) as caught:
         stack.find_stage("prod", boto3.client("cloudformation"))
     assert str(caught.value) == (
@@ -110,7 +107,6 @@ def test_a_stage_not_deployed_says_what_to_run(aws: None) -> None:
 
 def test_the_deployed_stage_is_found_with_its_account_region_and_outputs(aws: None) -> None:
     """find_stage reads the stack's id for account and region, and its outputs."""
-    stack = infra("stack")
     cfn = boto3.client("cloudformation")
     cfn.create_stack(StackName="tgpipe-prod-data", TemplateBody=json.dumps(_LAKE_STACK))
     found = stack.find_stage("prod", cfn)
@@ -126,9 +122,10 @@ def test_the_deployed_stage_is_found_with_its_account_region_and_outputs(aws: No
 def test_destroy_needs_the_stack_name_as_confirmation() -> None:
     """`make destroy` without CONFIRM=tgpipe-<stage> stops before touching anything."""
     result = subprocess.run(
-        [sys.executable, str(ROOT / "chalice_app" / "infra" / "stack.py"), "destroy", "--stage", "prod"],
+        [sys.executable, "-m", "chalice_app.infra.stack", "destroy", "--stage", "prod"],
         capture_output=True,
         text=True,
+        cwd=ROOT,
         env={
             **os.environ,
             "AWS_DEFAULT_REGION": REGION,
@@ -147,7 +144,6 @@ def test_destroy_needs_the_stack_name_as_confirmation() -> None:
 def test_the_chalice_deploy_path_gets_a_project_with_the_stack_s_names(tmp_path: Path) -> None:
     """Links to the real app, config.json with this stage's lake, chat ids, secret and layer, and the
     policy files translated to the stack's bucket, region and account."""
-    stack = infra("stack")
     out = stack.chalice_project(fake_stage(), "-1001234567890", tmp_path / "prod")
     assert sorted(p.name for p in out.iterdir()) == [".chalice", "app.py", "requirements.txt", "vendor"]
     assert (out / "app.py").resolve() == ROOT / "chalice_app" / "app.py"
@@ -180,13 +176,15 @@ def test_the_chalice_deploy_path_gets_a_project_with_the_stack_s_names(tmp_path:
     assert [s["Resource"] for s in webhook["Statement"]] == [
         f"arn:aws:s3:::{BUCKET}/raw/*",
         f"arn:aws:ssm:{REGION}:{ACCOUNT}:parameter/tgpipe/prod/telegram-webhook-secret",
-        f"arn:aws:logs:{REGION}:{ACCOUNT}:*",
+        [
+            f"arn:aws:logs:{REGION}:{ACCOUNT}:log-group:/aws/lambda/tgpipe-prod",
+            f"arn:aws:logs:{REGION}:{ACCOUNT}:log-group:/aws/lambda/tgpipe-prod:log-stream:*",
+        ],
     ]
 
 
 def test_chalice_accepts_the_rendered_project() -> None:
     """`chalice package` on the rendered project works: the ETL function carries the layer ARN."""
-    stack = infra("stack")
     out = stack.chalice_project(fake_stage(), "-1001234567890", scratch("rendered-project"))
     result = subprocess.run(
         [
@@ -222,9 +220,10 @@ def test_an_unreachable_aws_is_one_line_not_a_traceback() -> None:
         "AWS_MAX_ATTEMPTS": "1",
     }
     result = subprocess.run(
-        [sys.executable, str(ROOT / "chalice_app" / "infra" / "stack.py"), "env", "--stage", "prod"],
+        [sys.executable, "-m", "chalice_app.infra.stack", "env", "--stage", "prod"],
         capture_output=True,
         text=True,
+        cwd=ROOT,
         env=env,
         check=False,
         timeout=60,
