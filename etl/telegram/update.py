@@ -45,14 +45,18 @@ INT64_MIN: Final = -(2**63)
 INT64_MAX: Final = 2**63 - 1
 # The update kinds that carry a Message.
 MESSAGE_KINDS: Final = ("message", "edited_message", "channel_post", "edited_channel_post")
+_MESSAGE_KIND_SET: Final = frozenset(MESSAGE_KINDS)
 _KIND_RE: Final = re.compile(r"[a-z][a-z0-9_]{0,63}")
+# Kind names already checked against _KIND_RE (a day holds a handful): the check runs once per name.
+_KINDS_SEEN: set[str] = set()
+_KINDS_SEEN_MAX: Final = 1024
 
 
 class MalformedUpdate(TgpipeError, ValueError):
     """The bytes are not a Bot API update; the message says why (never quoting the content)."""
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)  # not frozen: a frozen dataclass's __init__ costs a call per field (hot path)
 class Update:
     """One update as every stage reads it; the raw body is kept separately, untouched."""
 
@@ -105,17 +109,22 @@ def _check_message(kind: str, message: Any) -> int:
     chat = message.get("chat")
     if type(chat) is not dict:
         raise MalformedUpdate(f"{kind}.chat is missing" if chat is None else f"{kind}.chat is not an object")
-    for where, value in (
-        ("message_id", message.get("message_id")),
-        ("chat.id", chat.get("id")),
-        ("date", message.get("date")),
+    message_id, chat_id, date = message.get("message_id"), chat.get("id"), message.get("date")
+    # The common case in one expression (this runs for every update); the error names the field.
+    if not (
+        type(message_id) is int
+        and INT64_MIN <= message_id <= INT64_MAX
+        and type(chat_id) is int
+        and INT64_MIN <= chat_id <= INT64_MAX
+        and type(date) is int
+        and INT64_MIN <= date <= INT64_MAX
     ):
-        if value is None:
-            raise MalformedUpdate(f"{kind}.{where} is missing")
-        if not _is_int64(value):
-            raise MalformedUpdate(f"{kind}.{where} is not a 64-bit integer")
-    chat_id: int = chat["id"]
-    return chat_id
+        for where, value in (("message_id", message_id), ("chat.id", chat_id), ("date", date)):
+            if value is None:
+                raise MalformedUpdate(f"{kind}.{where} is missing")
+            if not _is_int64(value):
+                raise MalformedUpdate(f"{kind}.{where} is not a 64-bit integer")
+    return chat_id  # type: ignore[return-value]
 
 
 def read_update(data: Any) -> Update:
@@ -131,15 +140,21 @@ def read_update(data: Any) -> Update:
         if len(data) == 1:
             raise MalformedUpdate("update has no kind: no field besides update_id")
         raise MalformedUpdate(f"update has {len(data) - 1} kinds: Telegram sends exactly one")
-    kind, payload = next((k, v) for k, v in data.items() if k != "update_id")
-    if not _KIND_RE.fullmatch(kind):
-        raise MalformedUpdate("update kind is not a Bot API field name")
-    if kind in MESSAGE_KINDS:
+    for kind in data:
+        if kind != "update_id":
+            break
+    payload = data[kind]
+    if kind not in _KINDS_SEEN:
+        if not _KIND_RE.fullmatch(kind):
+            raise MalformedUpdate("update kind is not a Bot API field name")
+        if len(_KINDS_SEEN) < _KINDS_SEEN_MAX:
+            _KINDS_SEEN.add(kind)
+    if kind in _MESSAGE_KIND_SET:
         chat_id: int | None = _check_message(kind, payload)
     else:
         chat_id = _chat_of(kind, payload)
     migrate_to = migrate_from = None
-    if type(payload) is dict:
+    if type(payload) is dict and ("migrate_to_chat_id" in payload or "migrate_from_chat_id" in payload):
         if "migrate_to_chat_id" in payload and _is_int64(payload["migrate_to_chat_id"]):
             migrate_to = payload["migrate_to_chat_id"]
         if "migrate_from_chat_id" in payload and _is_int64(payload["migrate_from_chat_id"]):

@@ -23,6 +23,7 @@ kind with a null value and is counted as degraded; one that is not an object is 
 
 from __future__ import annotations
 
+import functools
 import urllib.parse
 from collections import Counter
 from typing import Any, Final, NamedTuple
@@ -60,7 +61,11 @@ def utf16_slice(text: str, offset: int, length: int) -> str | None:
         if offset + length > len(text):
             return None
         return text[offset : offset + length]
-    units = text.encode("utf-16-le", "surrogatepass")
+    return _units_slice(text.encode("utf-16-le", "surrogatepass"), offset, length)
+
+
+def _units_slice(units: bytes, offset: int, length: int) -> str | None:
+    """:func:`utf16_slice` of a text already encoded in UTF-16 (little-endian)."""
     if 2 * (offset + length) > len(units):
         return None
     try:
@@ -75,9 +80,16 @@ def bot_command_of(part: str) -> str:
 
 
 def _host(url: Any) -> str | None:
-    if type(url) is not str or not url.strip():
+    if type(url) is not str:
         return None
+    return _host_of(url)
+
+
+@functools.lru_cache(maxsize=4096)  # groups share the same links again and again
+def _host_of(url: str) -> str | None:
     text = url.strip()
+    if not text:
+        return None
     try:
         host = urllib.parse.urlsplit(text if "://" in text else f"http://{text}").hostname
     except ValueError:
@@ -128,6 +140,9 @@ def entity_rows(
             degraded[where] += 1
         return
     bad = False
+    units = None  # the text in UTF-16, encoded once for all its entities when not ASCII
+    if type(text) is str and not text.isascii():
+        units = text.encode("utf-16-le", "surrogatepass")
     for index, entity in enumerate(entities):
         if type(entity) is not dict:
             bad = True
@@ -140,7 +155,10 @@ def entity_rows(
             length, bad = None, True
         part = None
         if offset is not None and length is not None:
-            part = utf16_slice(text, offset, length) if type(text) is str else None
+            if units is not None:
+                part = _units_slice(units, offset, length)
+            else:
+                part = utf16_slice(text, offset, length) if type(text) is str else None
             bad = bad or part is None
         user_id = None
         if kind == "text_mention":
