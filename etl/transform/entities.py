@@ -85,11 +85,24 @@ def _host(url: Any) -> str | None:
     return _host_of(url)
 
 
+_new_row = tuple.__new__  # builds a row without NamedTuple's Python-level __new__ (hot path)
+_HTTP_PREFIXES: Final = ("https://", "http://")
+_NOT_SIMPLE: Final = frozenset("[]\\%\t\r\n")  # IPv6, backslashes, escapes, line breaks: urllib
+
+
 @functools.lru_cache(maxsize=4096)  # groups share the same links again and again
 def _host_of(url: str) -> str | None:
     text = url.strip()
     if not text:
         return None
+    lowered = text[:8].lower()
+    if lowered.startswith(_HTTP_PREFIXES) and text.isascii() and _NOT_SIMPLE.isdisjoint(text):
+        # The common link, without urllib: the authority up to the first / ? #, less user and port.
+        rest = text[text.index("//") + 2 :]
+        end = min((i for i in (rest.find("/"), rest.find("?"), rest.find("#")) if i >= 0), default=len(rest))
+        authority = rest[:end].rpartition("@")[2]
+        host = authority.partition(":")[0].lower()
+        return host or None
     try:
         host = urllib.parse.urlsplit(text if "://" in text else f"http://{text}").hostname
     except ValueError:
@@ -171,20 +184,20 @@ def entity_rows(
         name = kind if type(kind) is str and kind else _UNKNOWN_KIND
         if (offset is not None and offset > 2**31 - 1) or (length is not None and length > 2**31 - 1):
             offset = length = None
-        out.append(
-            EntityRow(
-                update_id,
-                update_kind,
-                chat_id,
-                message_id,
-                in_caption,
-                index,
-                name,
-                offset,
-                length,
-                _value(name, part, entity),
-                user_id,
-            )
+        value = _value(name, part, entity)
+        row = (
+            update_id,
+            update_kind,
+            chat_id,
+            message_id,
+            in_caption,
+            index,
+            name,
+            offset,
+            length,
+            value,
+            user_id,
         )
+        out.append(_new_row(EntityRow, row))
     if bad and degraded is not None:
         degraded[where] += 1
