@@ -101,8 +101,8 @@ def _host_of(url: str) -> str | None:
         rest = text[text.index("//") + 2 :]
         end = min((i for i in (rest.find("/"), rest.find("?"), rest.find("#")) if i >= 0), default=len(rest))
         authority = rest[:end].rpartition("@")[2]
-        host = authority.partition(":")[0].lower()
-        return host or None
+        simple = authority.partition(":")[0].lower()
+        return simple or None
     try:
         host = urllib.parse.urlsplit(text if "://" in text else f"http://{text}").hostname
     except ValueError:
