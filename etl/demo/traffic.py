@@ -114,6 +114,13 @@ CHATTER = [
     "Atualizaram o app hoje, ficou bem mais rápido 🚀",
 ]
 COMMANDS = ["/help", "/start@tgpipe_demo_bot", "/stats", "/help@tgpipe_demo_bot", "/faq"]
+# What an asker replies to an answer that solved it (words of the resolution_words seed).
+THANKS = [
+    "Obrigado, resolveu! 🙏",
+    "Thanks, that worked!",
+    "Valeu, funcionou aqui ✅",
+    "Gracias, resuelto 👌",
+]
 WORDS = [
     *("boleto", "acesso", "senha", "erro", "pagamento", "ajuda", "obrigado", "conta", "app", "login"),
     *("cartão", "fatura", "olá", "bom", "dia", "pessoal", "alguém", "sabe", "como", "resolver"),
@@ -588,8 +595,20 @@ class _Conversation:
             k: question.message[k] for k in ("message_thread_id", "is_topic_message") if k in question.message
         }
         answer = self.message(at, helper, text=ANSWERS[q], reply_to_message=question.message, **thread)
-        if question.user is not None:
-            self._maybe_react(later, answer, [question.user], 0.6)
+        if question.user is None:
+            return
+        self._maybe_react(later, answer, [question.user], 0.5)
+        if self.rnd.random() < 0.4:  # the asker says it worked, replying to the answer
+            thanks_at = at + timedelta(minutes=self.rnd.randint(2, 90))
+            thanks = functools.partial(
+                self.message,
+                thanks_at,
+                question.user,
+                text=self.rnd.choice(THANKS),
+                reply_to_message=answer.message,
+                **thread,
+            )
+            self._schedule(later, thanks_at, thanks)
 
     def day(self, day: date) -> None:
         """One day of the group, delivered in time order (answers and edits come when they happen)."""
@@ -619,9 +638,12 @@ class _Conversation:
         if roll < 0.25:
             q = rnd.randrange(len(QUESTIONS))
             question = self.message(when, asker, text=QUESTIONS[q], **self._topic())
-            if rnd.random() < 0.75:  # most questions get an answer, some minutes later
-                helper = rnd.choice([u for u in self.members if u is not asker])
-                at = when + timedelta(minutes=rnd.choice([1, 2, 4, 7, 15, 30, 55]))
+            if rnd.random() < 0.75:  # most questions get an answer: the bot's at once, people's later
+                if rnd.random() < 0.35:
+                    helper, at = BOT, when + timedelta(seconds=rnd.randint(5, 50))
+                else:
+                    helper = rnd.choice([u for u in self.members if u is not asker])
+                    at = when + timedelta(minutes=rnd.choice([1, 2, 4, 7, 15, 30, 55]))
                 self._schedule(later, at, functools.partial(self._answer, later, at, helper, q, question))
         elif roll < 0.33:
             command = rnd.choice(COMMANDS)

@@ -7,7 +7,7 @@ from collections import Counter
 from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
-from etl.demo.traffic import DEMO_CHAT, conversation
+from etl.demo.traffic import DEMO_CHAT, THANKS, conversation
 from etl.telegram.update import MalformedUpdate, parse_update
 
 ZONE = ZoneInfo("America/Sao_Paulo")
@@ -57,8 +57,8 @@ def test_the_conversation_has_what_the_marts_measure() -> None:
         "Avisos",
     ]
     assert sum("message_thread_id" in m for m in messages) > 100
-    changes = [u["chat_member"] for u in updates if "chat_member" in u]
-    assert [
+    changes = list({u["update_id"]: u["chat_member"] for u in updates if "chat_member" in u}.values())
+    assert sorted(
         (
             c["new_chat_member"]["user"]["first_name"],
             c["old_chat_member"]["status"],
@@ -67,14 +67,19 @@ def test_the_conversation_has_what_the_marts_measure() -> None:
             c.get("via_join_request", False),
         )
         for c in changes
-    ] == [
+    ) == [
         ("Gabi", "left", "member", "Site oficial", False),
         ("Hugo", "left", "member", None, True),
         ("Promo", "member", "kicked", None, False),
     ]
-    assert [u["chat_join_request"]["from"]["first_name"] for u in updates if "chat_join_request" in u] == [
-        "Hugo"
-    ]
+    requests = {u["update_id"]: u["chat_join_request"] for u in updates if "chat_join_request" in u}
+    assert [r["from"]["first_name"] for r in requests.values()] == ["Hugo"]
+    replies = [m for m in messages if "reply_to_message" in m]
+    assert sum(m["from"]["is_bot"] for m in replies) > 10  # the bot answers some questions
+    assert sum(not m["from"]["is_bot"] and not m["reply_to_message"]["from"]["is_bot"] for m in replies) > 10
+    thanks = [m for m in replies if m["text"] in THANKS]
+    assert len(thanks) > 10
+    assert all(m["reply_to_message"]["from"]["id"] != m["from"]["id"] for m in thanks)
     assert sum("reply_to_message" in m for m in messages) > 20
     assert sum(m.get("text", "").startswith("/") for m in messages) > 10
     assert sum("new_chat_members" in m for m in messages) >= 1
