@@ -16,7 +16,7 @@ import subprocess
 import sys
 from collections import Counter, defaultdict
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -31,6 +31,9 @@ BIN = Path(sys.executable).parent
 TZ_NAME = "America/Sao_Paulo"  # UTC-03:00: 22:30 local is already the next day in UTC
 TZ = ZoneInfo(TZ_NAME)
 DAYS = [date(2026, 3, 9), date(2026, 3, 10), date(2026, 3, 11)]  # Monday to Wednesday
+# Quieter days over the next weeks (a Saturday, a Tuesday, a Sunday, a Tuesday, a Friday 32 days after
+# the first): retention reaches weeks_since 4 and the 30-day window lets the first day go.
+LATER_DAYS = [date(2026, 3, 14), date(2026, 3, 17), date(2026, 3, 22), date(2026, 3, 24), date(2026, 4, 10)]
 
 GROUP = {"id": -1001234567890, "title": "Grupo de Suporte 💬", "type": "supergroup", "is_forum": True}
 CHANNEL = {"id": -1009876543210, "title": "Anúncios", "type": "channel"}
@@ -52,6 +55,17 @@ NEWCOMERS = [
     {"id": 555555551, "is_bot": False, "first_name": "Davi"},
     {"id": 555555552, "is_bot": False, "first_name": "Elis"},
 ]
+# Engagement: people who arrive and go through chat_member updates (a join by link, a spammer banned
+# then unbanned, one who leaves and comes back), a join request never approved, a bot added.
+GABI = {"id": 666666661, "is_bot": False, "first_name": "Gabi", "username": "gabi"}  # posts once: silent
+HUGO = {"id": 666666662, "is_bot": False, "first_name": "Hugo"}
+SPAMMER = {"id": 666666663, "is_bot": False, "first_name": "Promo", "username": "promo_x"}
+IVO = {"id": 666666664, "is_bot": False, "first_name": "Ivo"}
+NEW_BOT = {"id": 777777771, "is_bot": True, "first_name": "StatsBot", "username": "stats_bot"}
+REACTIONS = ("👍", "❤", "🔥", "😂")
+# Edge texts both engines must read alike: a tab and a no-break space before a mention, a link ended by
+# a no-break space, emoji only.
+EDGE_TEXTS = ["senha\tbloqueada\u00a0@carla_m ajuda", "link https://example.com/x\u00a0boleto", "🙏🙏🙏"]
 
 TEXTS = [
     "Bom dia! Alguém sabe como emitir o boleto? 🙏",
@@ -102,6 +116,56 @@ class Corpus(Traffic):
 
     def __init__(self) -> None:
         super().__init__(TZ, seed=20260309, first_update_id=700_000_000, step=(1, 3))
+        # (chat id, user id, when, emoji, +1 added / -1 taken back): what people did with reactions.
+        self.reaction_changes: list[tuple[int, int, datetime, str, int]] = []
+        # (chat id, user, when, update id, what happened): chat_member updates and join requests, with
+        # what they mean: joined, left, banned, unbanned, promoted, requested.
+        self.member_log: list[tuple[int, dict[str, Any], datetime, int, str]] = []
+
+    # --- reactions and membership -------------------------------------------------------------
+
+    def react(self, at: datetime, user: dict[str, Any], target: Sent, old: list[str], new: list[str]) -> None:
+        """``user`` changes their reactions to ``target`` from ``old`` to ``new`` (a message_reaction)."""
+        payload = {
+            "chat": target.chat,
+            "message_id": target.message_id,
+            "user": user,
+            "date": int(at.timestamp()),
+            "old_reaction": [{"type": "emoji", "emoji": e} for e in old],
+            "new_reaction": [{"type": "emoji", "emoji": e} for e in new],
+        }
+        self.other(at, "message_reaction", payload)
+        self.reaction_changes += [(target.chat["id"], user["id"], at, e, 1) for e in new if e not in old]
+        self.reaction_changes += [(target.chat["id"], user["id"], at, e, -1) for e in old if e not in new]
+
+    def member_change(
+        self,
+        at: datetime,
+        user: dict[str, Any],
+        old: str,
+        new: str,
+        what: str,
+        actor: dict[str, Any] | None = None,
+    ) -> None:
+        """A chat_member update of the group: ``user`` goes from status ``old`` to ``new``."""
+        payload = {
+            "chat": GROUP,
+            "from": actor or user,
+            "date": int(at.timestamp()),
+            "old_chat_member": {"user": user, "status": old},
+            "new_chat_member": {
+                "user": user,
+                "status": new,
+                **({"until_date": 0} if new == "kicked" else {}),
+            },
+        }
+        self.other(at, "chat_member", payload)
+        self.member_log.append((GROUP["id"], user, at, self.next_update_id, what))
+
+    def join_request(self, at: datetime, user: dict[str, Any]) -> None:
+        payload = {"chat": GROUP, "from": user, "user_chat_id": user["id"], "date": int(at.timestamp())}
+        self.other(at, "chat_join_request", payload)
+        self.member_log.append((GROUP["id"], user, at, self.next_update_id, "requested"))
 
     # --- the scenario -------------------------------------------------------------------------
 
@@ -197,6 +261,31 @@ class Corpus(Traffic):
             caption="Novo horário de atendimento",
         )
         self.edit(posts[0], local + timedelta(hours=9, minutes=5), "Manutenção programada hoje às 23h")
+        # Reactions, after the day's messages: some added, some taken back, some swapped.
+        reactors = [ANA, BOB, CARLA, NEWCOMERS[1]]
+        for sent in group_messages:
+            if self.rng.random() >= 0.2:
+                continue
+            user, emoji = self.rng.choice(reactors), self.rng.choice(REACTIONS)
+            at = sent.sent + timedelta(minutes=self.rng.randint(1, 25))
+            self.react(at, user, sent, [], [emoji])
+            roll = self.rng.random()
+            if roll < 0.2:
+                self.react(at + timedelta(minutes=3), user, sent, [emoji], [])
+            elif roll < 0.3:
+                other = next(e for e in REACTIONS if e != emoji)
+                self.react(at + timedelta(minutes=4), user, sent, [emoji], [other])
+        # The channel's anonymous totals: a snapshot, not a change.
+        self.other(
+            local + timedelta(hours=9, minutes=40),
+            "message_reaction_count",
+            {
+                "chat": CHANNEL,
+                "message_id": posts[1].message_id,
+                "date": int((local + timedelta(hours=9, minutes=40)).timestamp()),
+                "reactions": [{"type": {"type": "emoji", "emoji": "👍"}, "total_count": 7}],
+            },
+        )
         # Updates that are not messages.
         self.other(
             local + timedelta(hours=8), "message_reaction", {"chat": GROUP, "message_id": 1, "date": 0}
@@ -206,6 +295,74 @@ class Corpus(Traffic):
             "callback_query",
             {"id": "1", "from": ANA, "chat_instance": "x", "data": "ok"},
         )
+
+    def membership(self, day: date) -> None:
+        """The chat_member story of the first two days: Gabi joins by link, says hello once and never
+        again; a spammer joins, posts and is banned; a bot is added."""
+        local = datetime(day.year, day.month, day.day, tzinfo=TZ)
+        if day == DAYS[0]:
+            self.member_change(local + timedelta(hours=7, minutes=5), GABI, "left", "member", "joined")
+            self.message(
+                GROUP, local + timedelta(hours=7, minutes=10), user=GABI, text="Oi, sou nova aqui 👋"
+            )
+            self.member_change(
+                local + timedelta(hours=7, minutes=20), NEW_BOT, "left", "member", "joined", ANA
+            )
+        if day == DAYS[1]:
+            self.member_change(local + timedelta(hours=13, minutes=5), SPAMMER, "left", "member", "joined")
+            self.message(
+                GROUP, local + timedelta(hours=13, minutes=6), user=SPAMMER, text="Ganhe 500% 🚀 chama"
+            )
+            self.member_change(
+                local + timedelta(hours=13, minutes=8), SPAMMER, "member", "kicked", "banned", ANA
+            )
+
+    def later_day(self, day: date) -> None:
+        """A quiet day of the following weeks: few messages, each chosen, replies and reactions."""
+        local = datetime(day.year, day.month, day.day, tzinfo=TZ)
+        if day == LATER_DAYS[0]:  # Saturday: Ana clears her username; edge texts
+            first = self.message(GROUP, local + timedelta(hours=10), user=ANA, text=EDGE_TEXTS[0])
+            no_username = {k: v for k, v in ANA.items() if k != "username"}
+            second = self.message(
+                GROUP, local + timedelta(hours=10, minutes=30), user=no_username, text=EDGE_TEXTS[1]
+            )
+            self.message(
+                GROUP, local + timedelta(hours=10, minutes=40), user=BOB, text=EDGE_TEXTS[2], reply_to=first
+            )
+            self.react(
+                local + timedelta(hours=10, minutes=45), GABI, second, [], ["❤"]
+            )  # the silent member reacts
+        elif day == LATER_DAYS[1]:  # Tuesday: Hugo arrives, Davi posts for the first time, Bob promoted
+            self.member_change(local + timedelta(hours=8), HUGO, "left", "member", "joined")
+            hugo = self.message(GROUP, local + timedelta(hours=9), user=HUGO, text="Bom dia, cheguei")
+            self.message(
+                GROUP, local + timedelta(hours=9, minutes=5), user=CARLA, text="Bem-vindo!", reply_to=hugo
+            )
+            self.message(
+                GROUP, local + timedelta(hours=9, minutes=10), user=NEWCOMERS[0], text="Primeira vez aqui"
+            )
+            self.message(GROUP, local + timedelta(hours=9, minutes=20), user=ANA, text="login ok")
+            self.member_change(local + timedelta(hours=11), BOB, "member", "administrator", "promoted", ANA)
+            self.member_change(local + timedelta(hours=12), SPAMMER, "kicked", "left", "unbanned", ANA)
+        elif day == LATER_DAYS[2]:  # Sunday: late at night (the next UTC day)
+            self.message(GROUP, local + timedelta(hours=20), user=BOB, text="Alguém aí?")
+            self.message(GROUP, local + timedelta(hours=23, minutes=30), user=CARLA, text="boa noite 🌙")
+        elif day == LATER_DAYS[3]:  # Tuesday: Hugo replies and leaves; a request nobody approves
+            carla = self.message(GROUP, local + timedelta(hours=10), user=CARLA, text="Qual o prazo?")
+            answer = self.message(
+                GROUP, local + timedelta(hours=11), user=HUGO, text="3 dias", reply_to=carla
+            )
+            self.react(local + timedelta(hours=11, minutes=2), ANA, answer, [], ["👍"])
+            self.react(local + timedelta(hours=11, minutes=3), CARLA, answer, [], ["🔥"])
+            self.react(local + timedelta(hours=11, minutes=9), CARLA, answer, ["🔥"], [])
+            self.member_change(local + timedelta(hours=15), HUGO, "member", "left", "left")
+            self.join_request(local + timedelta(hours=16), IVO)
+        elif day == LATER_DAYS[4]:  # Friday: Hugo is back
+            self.member_change(local + timedelta(hours=9), HUGO, "left", "member", "joined")
+            self.message(GROUP, local + timedelta(hours=10), user=ANA, text="Bom dia!")
+            self.message(
+                GROUP, local + timedelta(hours=10, minutes=5), user=HUGO, text="voltei", reply_to=None
+            )
 
     def old_group(self, day: date) -> None:
         local = datetime(day.year, day.month, day.day, 14, tzinfo=TZ)
@@ -222,7 +379,10 @@ def build_corpus() -> Corpus:
     for index, day in enumerate(DAYS):
         if index == 0:
             corpus.old_group(day)
+        corpus.membership(day)
         corpus.day(day, busy=70 if index != 1 else 90)
+    for day in LATER_DAYS:
+        corpus.later_day(day)
     # Telegram saw no 2xx for this update before local midnight and redelivered it: it was stored
     # under both days of receipt.
     redelivered = next(s for s in corpus.updates if s.text == "até amanhã" and s.day == DAYS[0])
@@ -276,6 +436,7 @@ def expected_user_daily_activity(corpus: Corpus) -> dict[tuple[int, date, int], 
         last = max(sent, key=lambda s: s.sent)
         expected[key] = (
             last.user["first_name"] if last.user else None,
+            last.user.get("username") if last.user else None,  # a username cleared on it: None
             any(s.user["is_bot"] for s in sent if s.user),
             len(sent),
             len(texts),
@@ -328,6 +489,9 @@ def expected_member_changes(corpus: Corpus) -> dict[tuple[int, date], tuple[int,
             joined.update(m["id"] for m in s.message.get("new_chat_members", []))
             if s.left_id is not None:
                 left.add(s.left_id)
+    for chat, user, at, _, what in corpus.member_log:  # chat_member updates: joins, leaves and bans
+        if what in ("joined", "left", "banned"):
+            changes[(chat, at.astimezone(TZ).date())][0 if what == "joined" else 1].add(user["id"])
     return {k: (len(j), len(left), len(j) - len(left)) for k, (j, left) in changes.items()}
 
 
@@ -385,7 +549,10 @@ def _stop_words() -> set[str]:
         return {row["word"] for row in csv.DictReader(handle)}
 
 
-_NOISE = re.compile(r"(https?://|www\.)\S+|(^|\s)[@/]\S+")
+# White space as the models read it on both engines, [\s\p{Z}]: RE2's \s (tab, newline, form feed,
+# carriage return, space) and every Unicode separator (Zs, Zl, Zp), written out.
+_SPACE = "\t\n\f\r\u0020\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000"
+_NOISE = re.compile(f"(https?://|www\\.)[^{_SPACE}]+|(^|[{_SPACE}])[@/][^{_SPACE}]+")
 _WORD = re.compile(r"[^\W_]+")  # letters and digits, as [\p{L}\p{N}]+
 
 
@@ -413,6 +580,159 @@ def expected_top_terms(
             for rank, (term, (uses, updates, users)) in enumerate(ranked[:per_day], start=1)
         ]
     return expected
+
+
+# --- the independent computation: engagement ------------------------------------------------------
+
+
+def _utc(moment: datetime) -> datetime:
+    """An aware instant as the marts give it: a naive UTC timestamp."""
+    return moment.astimezone(UTC).replace(tzinfo=None)
+
+
+def _people_messages(corpus: Corpus) -> list[Sent]:
+    """New messages sent by people (not bots, not channel posts)."""
+    return [s for s in _new_messages(corpus) if s.user is not None and not s.user["is_bot"]]
+
+
+def _chat_days(corpus: Corpus) -> dict[int, tuple[date, date]]:
+    """Each chat's first and last local day with a new message (any sender)."""
+    days: dict[int, list[date]] = defaultdict(list)
+    for s in _new_messages(corpus):
+        days[s.chat["id"]].append(s.day)
+    return {chat: (min(d), max(d)) for chat, d in days.items()}
+
+
+def expected_active_users(corpus: Corpus) -> dict[tuple[int, date], tuple[int, int, int, int]]:
+    active: dict[int, dict[date, set[int]]] = defaultdict(lambda: defaultdict(set))
+    first: dict[tuple[int, int], date] = {}
+    for s in _people_messages(corpus):
+        active[s.chat["id"]][s.day].add(s.user["id"])
+        key = (s.chat["id"], s.user["id"])
+        first[key] = min(first.get(key, s.day), s.day)
+    expected = {}
+    for chat, (start, end) in _chat_days(corpus).items():
+        day = start
+        while day <= end:
+
+            def within(n: int, chat: int = chat, day: date = day) -> int:
+                window = [day - timedelta(days=k) for k in range(n)]
+                return len(set().union(*(active[chat][d] for d in window)))
+
+            new = sum(1 for (c, _), d in first.items() if c == chat and d == day)
+            expected[(chat, day)] = (within(1), within(7), within(30), new)
+            day += timedelta(days=1)
+    return expected
+
+
+def expected_retention_cohorts(corpus: Corpus) -> dict[tuple[int, date, int], tuple[date, int, int]]:
+    def monday(day: date) -> date:
+        return day - timedelta(days=day.weekday())
+
+    weeks: dict[tuple[int, int], set[date]] = defaultdict(set)
+    for s in _people_messages(corpus):
+        weeks[(s.chat["id"], s.user["id"])].add(monday(s.day))
+    cohorts: dict[tuple[int, date], set[int]] = defaultdict(set)
+    for (chat, user), active in weeks.items():
+        cohorts[(chat, min(active))].add(user)
+    last_week = {chat: monday(end) for chat, (_, end) in _chat_days(corpus).items()}
+    expected = {}
+    for (chat, cohort), users in cohorts.items():
+        week, since = cohort, 0
+        while week <= last_week[chat]:
+            back = {u for u in users if week in weeks[(chat, u)]}
+            expected[(chat, cohort, since)] = (week, len(users), len(back))
+            week, since = week + timedelta(days=7), since + 1
+    return expected
+
+
+# What each membership change leaves true of the person: in the chat, out of it, or no say.
+IN_CHAT_AFTER: dict[str, bool | None] = {
+    "joined": True,
+    "promoted": True,
+    "left": False,
+    "banned": False,
+    "unbanned": False,  # allowed back, not back in
+    "requested": None,
+}
+
+
+def _membership_changes(corpus: Corpus) -> list[tuple[int, dict[str, Any], datetime, int, str]]:
+    """Every membership change: the chat_member log and the service messages' joins and leaves."""
+    changes = list(corpus.member_log)
+    for s in corpus.updates:
+        if s.kind == "message" and s.message_type == "service":
+            changes += [
+                (s.chat["id"], m, s.sent, s.update_id, "joined")
+                for m in s.message.get("new_chat_members", [])
+            ]
+            if s.left_id is not None:
+                changes.append((s.chat["id"], s.message["left_chat_member"], s.sent, s.update_id, "left"))
+    return changes
+
+
+def expected_member_roster(corpus: Corpus) -> dict[tuple[int, int], tuple[Any, ...]]:
+    changes = _membership_changes(corpus)
+    bots = {s.user["id"] for s in corpus.updates if s.user and s.user["is_bot"]}
+    bots |= {user["id"] for _, user, *_ in changes if user["is_bot"]}
+    seen: dict[tuple[int, int], list[datetime]] = defaultdict(list)
+    posted: dict[tuple[int, int], list[Sent]] = defaultdict(list)
+    for s in _people_messages(corpus):
+        seen[(s.chat["id"], s.user["id"])].append(s.sent)
+        posted[(s.chat["id"], s.user["id"])].append(s)
+    for chat, user, at, _, _ in changes:
+        seen[(chat, user["id"])].append(at)
+    added: Counter[tuple[int, int]] = Counter()
+    for chat, user_id, at, _, delta in corpus.reaction_changes:
+        seen[(chat, user_id)].append(at)
+        added[(chat, user_id)] += delta == 1
+    last_day = {chat: end for chat, (_, end) in _chat_days(corpus).items()}
+    expected = {}
+    for (chat, user_id), moments in seen.items():
+        if user_id in bots:
+            continue
+        mine = sorted(
+            (at, update_id, what) for c, u, at, update_id, what in changes if (c, u["id"]) == (chat, user_id)
+        )
+        joins = [at for at, _, what in mine if what == "joined"]
+        joined_at = max(joins) if joins else None
+        leaves = [
+            at
+            for at, _, what in mine
+            if what in ("left", "banned") and (joined_at is None or at >= joined_at)
+        ]
+        says = [IN_CHAT_AFTER[what] for _, _, what in mine if IN_CHAT_AFTER[what] is not None]
+        sent = posted.get((chat, user_id), [])
+        last = max(sent, key=lambda s: s.sent) if sent else None
+        expected[(chat, user_id)] = (
+            _utc(min(moments)),
+            _utc(joined_at) if joined_at else None,
+            _utc(max(leaves)) if leaves else None,
+            says[-1] if says else None,
+            len(sent),
+            added[(chat, user_id)],
+            _utc(last.sent) if last else None,
+            (last_day[chat] - max(s.day for s in sent)).days if sent else None,
+        )
+    return expected
+
+
+def expected_reply_pairs(corpus: Corpus) -> dict[tuple[int, int, int], tuple[int, datetime, datetime]]:
+    messages = _people_messages(corpus)
+    author = {(s.chat["id"], s.message_id): s.user["id"] for s in messages}
+    pairs: dict[tuple[int, int, int], list[datetime]] = defaultdict(list)
+    for s in messages:
+        replied_to = author.get((s.chat["id"], s.reply_to)) if s.reply_to is not None else None
+        if replied_to is not None and replied_to != s.user["id"]:
+            pairs[(s.chat["id"], s.user["id"], replied_to)].append(_utc(s.sent))
+    return {k: (len(v), min(v), max(v)) for k, v in pairs.items()}
+
+
+def expected_daily_reactions(corpus: Corpus) -> dict[tuple[int, date, str], tuple[int, int, int]]:
+    cells: dict[tuple[int, date, str], list[int]] = defaultdict(lambda: [0, 0])
+    for chat, _, at, emoji, delta in corpus.reaction_changes:
+        cells[(chat, at.astimezone(TZ).date(), emoji)][0 if delta == 1 else 1] += 1
+    return {k: (a, r, a - r) for k, (a, r) in cells.items()}
 
 
 # --- running the pipeline -------------------------------------------------------------------------
@@ -501,6 +821,21 @@ def test_corpus_covers_the_tricky_cases() -> None:
     assert {s.command for s in sent} >= {"/help", "/boleto", "/start"}
     assert len({s.chat["id"] for s in sent}) == 3
     assert corpus.others, "updates without a Message"
+    # Engagement: reactions added and taken back, joins, leaves and a ban, replies, several weeks.
+    assert {delta for *_, delta in corpus.reaction_changes} == {1, -1}
+    assert any(body.get("message_reaction_count") for _, _, body in corpus.others), "an anonymous snapshot"
+    assert {what for *_, what in corpus.member_log} == {
+        "joined",
+        "left",
+        "banned",
+        "unbanned",
+        "promoted",
+        "requested",
+    }
+    assert len(expected_reply_pairs(corpus)) >= 5
+    assert any(s.reply_to is not None and s.user is not None for s in sent)
+    assert max(k[2] for k in expected_retention_cohorts(corpus)) >= 2, "retention reaches weeks_since 2"
+    assert any(s.text in EDGE_TEXTS for s in sent)
 
 
 def test_dbt_build_runs_every_model_test_and_unit_test(built: Built) -> None:
@@ -511,8 +846,8 @@ def test_dbt_build_runs_every_model_test_and_unit_test(built: Built) -> None:
     passed, warned, errored, skipped = map(int, match.groups())
     assert (warned, errored, skipped) == (0, 0, 0)
     assert passed > 150
-    assert "1 seed, 10 table models" in built.dbt_output
-    assert re.search(r"\b9 unit tests\b", built.dbt_output)
+    assert "1 seed, 15 table models" in built.dbt_output
+    assert re.search(r"\b18 unit tests\b", built.dbt_output)
 
 
 def test_staging_has_one_row_per_update_carrying_a_message(built: Built) -> None:
@@ -538,16 +873,20 @@ def test_daily_messages(built: Built) -> None:
 def test_user_daily_activity(built: Built) -> None:
     """user_daily_activity: per chat, day and sender: latest first name, bot flag, counts, mean length."""
     rows = built.rows(
-        "select chat_id, message_date, user_id, first_name, is_bot, messages, text_messages, avg_text_length "
-        "from user_daily_activity"
+        "select chat_id, message_date, user_id, first_name, username, is_bot, messages, text_messages, "
+        "avg_text_length from user_daily_activity"
     )
     got = {(r[0], r[1], r[2]): r[3:] for r in rows}
     want = expected_user_daily_activity(built.corpus)
     assert got.keys() == want.keys()
-    for key, (name, is_bot, messages, texts, avg_length) in want.items():
-        assert got[key][:4] == (name, is_bot, messages, texts), key
-        assert got[key][4] == (pytest.approx(avg_length) if avg_length is not None else None), key
-    assert ("Roberto", False) in {v[:2] for k, v in got.items() if k[2] == BOB["id"] and k[1] >= DAYS[1]}
+    for key, (name, username, is_bot, messages, texts, avg_length) in want.items():
+        assert got[key][:5] == (name, username, is_bot, messages, texts), key
+        assert got[key][5] == (pytest.approx(avg_length) if avg_length is not None else None), key
+    ana_cleared = (GROUP["id"], LATER_DAYS[0], ANA["id"])
+    assert got[ana_cleared][:2] == ("Ana", None), "the username cleared on the day's last message"
+    assert ("Roberto", False) in {
+        (v[0], v[2]) for k, v in got.items() if k[2] == BOB["id"] and k[1] >= DAYS[1]
+    }
 
 
 def test_daily_message_length(built: Built) -> None:
@@ -570,7 +909,15 @@ def test_hourly_activity(built: Built) -> None:
     )
     assert {(r[0], r[1], r[2]): r[3:] for r in rows} == expected_hourly_activity(built.corpus)
     names = dict(built.rows("select distinct day_of_week, day_name from hourly_activity"))
-    assert names == {1: "Monday", 2: "Tuesday", 3: "Wednesday", 4: "Thursday"}
+    assert names == {
+        1: "Monday",
+        2: "Tuesday",
+        3: "Wednesday",
+        4: "Thursday",
+        5: "Friday",
+        6: "Saturday",
+        7: "Sunday",
+    }
 
 
 def test_message_types(built: Built) -> None:
@@ -645,12 +992,19 @@ def test_marts_are_per_chat_with_contract_types(built: Built) -> None:
         "top_terms",
         "reply_times",
         "member_changes",
+        # engagement
+        "active_users",
+        "retention_cohorts",
+        "member_roster",
+        "reply_pairs",
+        "daily_reactions",
     ]
     types = built.rows("select table_name, column_name, data_type from information_schema.columns")
     by_table: dict[str, dict[str, str]] = defaultdict(dict)
     for table, column, data_type in types:
         by_table[table][column] = data_type
-    portable = {"BIGINT", "INTEGER", "DOUBLE", "VARCHAR", "DATE", "BOOLEAN"}  # what BI drivers read
+    # What BI drivers read (timestamps are naive UTC; Athena's are milliseconds, the corpus's whole seconds).
+    portable = {"BIGINT", "INTEGER", "DOUBLE", "VARCHAR", "DATE", "BOOLEAN", "TIMESTAMP"}
     for mart in marts:
         assert set(by_table[mart].values()) <= portable, (mart, by_table[mart])
         assert by_table[mart]["chat_id"] == "BIGINT", mart
@@ -668,6 +1022,7 @@ def test_docs_generate_offline(built: Built) -> None:
     assert sorted(models) == sorted(
         [
             *(p.stem for p in (DBT_PROJECT / "models" / "marts").glob("*.sql")),
+            "int_people_messages",
             "stg_telegram__member_events",
             "stg_telegram__message_entities",
             "stg_telegram__messages",
@@ -681,3 +1036,83 @@ def test_docs_generate_offline(built: Built) -> None:
             c for c, v in node["columns"].items() if v["description"]
         }
         assert not undocumented, (name, undocumented)
+
+
+# --- the engagement marts -------------------------------------------------------------------------
+
+
+def test_active_users(built: Built) -> None:
+    """active_users: every day of each chat's span, quiet days included: dau, wau (7 days), mau (30), new."""
+    rows = built.rows("select chat_id, message_date, dau, wau, mau, new_users from active_users")
+    got = {(r[0], r[1]): r[2:] for r in rows}
+    want = expected_active_users(built.corpus)
+    assert got == want
+    assert len(rows) == len(want)
+    group = {k[1]: v for k, v in want.items() if k[0] == GROUP["id"]}
+    assert group[date(2026, 3, 13)][0] == 0, "a quiet day (Friday)"
+    assert group[LATER_DAYS[-1]][2] < group[date(2026, 3, 24)][2], "the 30-day window let March 9-11 go"
+
+
+def test_retention_cohorts(built: Built) -> None:
+    """retention_cohorts: per chat and Monday cohort week, the cohort's size and who came back each week."""
+    rows = built.rows(
+        "select chat_id, cohort_week, weeks_since, activity_week, cohort_users, active_users "
+        "from retention_cohorts"
+    )
+    got = {(r[0], r[1], r[2]): r[3:] for r in rows}
+    assert got == expected_retention_cohorts(built.corpus)
+    assert len(rows) == len(got)
+    assert {k[1].isoweekday() for k in got} == {1}
+    assert (GROUP["id"], date(2026, 3, 16), 0) in got, "Hugo and Davi start a cohort in the second week"
+
+
+def test_member_roster(built: Built) -> None:
+    """member_roster: every person seen (posted, joined, left, reacted), their membership and activity."""
+    rows = built.rows(
+        "select chat_id, user_id, first_seen_at, joined_at, left_at, is_member, messages, reactions_given, "
+        "last_message_at, days_silent from member_roster"
+    )
+    got = {(r[0], r[1]): r[2:] for r in rows}
+    want = expected_member_roster(built.corpus)
+    assert got == want
+    assert len(rows) == len(want)
+    members = {user: v[3] for (chat, user), v in want.items() if chat == GROUP["id"]}
+    assert members[HUGO["id"]] is True, "left, then came back"
+    assert members[SPAMMER["id"]] is False, "banned, then unbanned: allowed back, not in"
+    assert members[IVO["id"]] is None, "a join request only"
+    assert members[CARLA["id"]] is False
+    assert members[BOB["id"]] is True, "promoted"
+    assert not {NEW_BOT["id"], HELPER["id"]} & members.keys(), "bots are not people"
+    gabi = want[(GROUP["id"], GABI["id"])]
+    assert (gabi[4], gabi[5], gabi[7]) == (1, 1, (LATER_DAYS[-1] - DAYS[0]).days), "the silent member"
+
+
+def test_reply_pairs(built: Built) -> None:
+    """reply_pairs: per chat, replier and replied-to person (never the same), replies, first and last."""
+    rows = built.rows(
+        "select chat_id, replier_user_id, replied_to_user_id, replies, first_reply_at, last_reply_at "
+        "from reply_pairs"
+    )
+    got = {(r[0], r[1], r[2]): r[3:] for r in rows}
+    assert got == expected_reply_pairs(built.corpus)
+    assert len(rows) == len(got)
+    self_replies = [
+        s
+        for s in _people_messages(built.corpus)
+        if s.reply_to is not None
+        and any(
+            (m.chat["id"], m.message_id, m.user) == (s.chat["id"], s.reply_to, s.user)
+            for m in _people_messages(built.corpus)
+        )
+    ]
+    assert self_replies, "the corpus has self-replies, which make no pair"
+
+
+def test_daily_reactions(built: Built) -> None:
+    """daily_reactions: per chat, local day and reaction, added, taken back, net; snapshots left out."""
+    rows = built.rows("select chat_id, message_date, reaction, added, removed, net from daily_reactions")
+    got = {(r[0], r[1], r[2]): r[3:] for r in rows}
+    assert got == expected_daily_reactions(built.corpus)
+    assert len(rows) == len(got)
+    assert CHANNEL["id"] not in {k[0] for k in got}, "the channel's anonymous totals are not changes"
+    assert any(v[1] for v in got.values())

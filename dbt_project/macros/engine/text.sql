@@ -70,3 +70,47 @@
 {% macro duckdb__regexp_like(string, pattern) -%}
     regexp_matches({{ string }}, '{{ pattern }}')
 {%- endmacro %}
+
+
+{#
+    Engine parity: where Trino and DuckDB built-ins disagree on the same data, these macros pin one
+    meaning on both.
+#}
+
+{% macro max_by_keeping_nulls(value, order_by) %}
+    {#-
+        The value on the row with the greatest order_by, null included: a username cleared on the
+        last message is null, not the name before it. Trino's max_by keeps a null; DuckDB's max_by
+        skips it, arg_max_null keeps it. Rows with a null order_by are skipped on both.
+    -#}
+    {{- return(adapter.dispatch('max_by_keeping_nulls', 'tgpipe')(value, order_by)) -}}
+{% endmacro %}
+
+{% macro default__max_by_keeping_nulls(value, order_by) -%}
+    max_by({{ value }}, {{ order_by }})
+{%- endmacro %}
+
+{% macro duckdb__max_by_keeping_nulls(value, order_by) -%}
+    arg_max_null({{ value }}, {{ order_by }})
+{%- endmacro %}
+
+
+{% macro whitespace_class() -%}
+    {#-
+        A regex class of white space that means the same on Trino (joni) and DuckDB (RE2): `\s`
+        alone matches the no-break space on Trino and not on DuckDB; \p{Z} adds every Unicode
+        separator (U+00A0, U+2000-U+200A, U+202F, U+3000...) on both. Use it inside brackets:
+        '[' ~ whitespace_class() ~ ']'.
+    -#}
+    \s\p{Z}
+{%- endmacro %}
+
+
+{% macro trim_whitespace(string) -%}
+    {#-
+        Strip leading and trailing white space (spaces, tabs, newlines, no-break spaces). Trino's
+        trim strips more than DuckDB's (spaces only), so neither built-in is used.
+    -#}
+    {%- set space = '[' ~ tgpipe.whitespace_class() ~ ']' -%}
+    {{ tgpipe.regexp_replace_all(string, '^' ~ space ~ '+|' ~ space ~ '+$', '') }}
+{%- endmacro %}

@@ -67,3 +67,55 @@
     {#- Whole seconds from start to end; date_diff(unit, start, end) means the same on both engines. -#}
     date_diff('second', {{ start_timestamp }}, {{ end_timestamp }})
 {%- endmacro %}
+
+
+{% macro date_sequence(start_date, end_date, step_days=1) %}
+    {#-
+        An array of the dates from start_date to end_date (inclusive) every step_days days, for
+        `cross join unnest(...) as spine (spine_date)`: a date spine. Cast the unnested value to
+        date (DuckDB's generate_series yields timestamps). Empty when start_date > end_date.
+    -#}
+    {{- return(adapter.dispatch('date_sequence', 'tgpipe')(start_date, end_date, step_days)) -}}
+{% endmacro %}
+
+{% macro default__date_sequence(start_date, end_date, step_days) -%}
+    sequence(
+        cast({{ start_date }} as date),
+        cast({{ end_date }} as date),
+        interval '{{ step_days | int }}' day
+    )
+{%- endmacro %}
+
+{% macro duckdb__date_sequence(start_date, end_date, step_days) -%}
+    generate_series(
+        cast({{ start_date }} as date),
+        cast({{ end_date }} as date),
+        interval '{{ step_days | int }}' day
+    )
+{%- endmacro %}
+
+
+{% macro week_start(date_expression) -%}
+    {#- The Monday of the ISO week of a date (date_trunc('week') is Monday-based on both). -#}
+    cast(date_trunc('week', {{ date_expression }}) as date)
+{%- endmacro %}
+
+
+{% macro days_between(start_date, end_date) -%}
+    {#- Whole days from start_date to end_date (dates); date_diff means the same on both engines. -#}
+    date_diff('day', {{ start_date }}, {{ end_date }})
+{%- endmacro %}
+
+
+{% macro add_days(date_expression, days) %}
+    {#- A date plus a whole number of days (negative: earlier), still a date. -#}
+    {{- return(adapter.dispatch('add_days', 'tgpipe')(date_expression, days)) -}}
+{% endmacro %}
+
+{% macro default__add_days(date_expression, days) -%}
+    date_add('day', {{ days | int }}, {{ date_expression }})
+{%- endmacro %}
+
+{% macro duckdb__add_days(date_expression, days) -%}
+    cast({{ date_expression }} + interval '{{ days | int }}' day as date)
+{%- endmacro %}

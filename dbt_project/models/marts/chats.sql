@@ -6,13 +6,16 @@ messages as (
 
 ),
 
--- The title and type a chat has now: those of its most recent update.
+-- The title and type a chat has now: those of its most recent update (a null
+-- title there stays null, on both engines).
 latest as (
 
     select
         chat_id,
-        max_by(chat_title, sent_at) as chat_title,
-        max_by(chat_type, sent_at) as chat_type
+        {{ tgpipe.max_by_keeping_nulls('chat_title', 'sent_at') }}
+            as chat_title,
+        {{ tgpipe.max_by_keeping_nulls('chat_type', 'sent_at') }}
+            as chat_type
     from messages
     group by 1
 

@@ -1,11 +1,16 @@
 {#
     The most frequent words per chat and day in message texts and media captions: lower-case runs
-    of letters and digits, without links, @mentions, /commands, numbers, words shorter than
+    of letters and digits, without links, @mentions, /commands (each up to white space, tabs and
+    no-break spaces included), numbers, words shorter than
     var('top_terms_min_length') and the stop words of the `stop_words` seed (Portuguese, English).
 #}
 
 {%- set min_length = var('top_terms_min_length') | int -%}
-{%- set per_day = var('top_terms_per_day') | int %}
+{%- set per_day = var('top_terms_per_day') | int -%}
+{#- White space as both engines read it (tabs, newlines, no-break spaces). -#}
+{%- set space = '[' ~ tgpipe.whitespace_class() ~ ']' -%}
+{%- set word = '[^' ~ tgpipe.whitespace_class() ~ ']+' -%}
+{%- set noise = '(https?://|www\\.)' ~ word ~ '|(^|' ~ space ~ ')[@/]' ~ word %}
 
 with
 
@@ -52,9 +57,7 @@ cleaned as (
         message_date,
         update_id,
         user_id,
-        {{ tgpipe.regexp_replace_all(
-            'body', '(https?://|www\\.)\\S+|(^|\\s)[@/]\\S+', ' '
-        ) }} as body
+        {{ tgpipe.regexp_replace_all('body', noise, ' ') }} as body
     from texts
 
 ),

@@ -12,9 +12,12 @@ final as (
         chat_id,
         message_date,
         user_id,
-        -- Names can change during the day: keep those of the last message.
-        max_by(user_first_name, sent_at) as first_name,
-        max_by(user_username, sent_at) as username,
+        -- Names can change during the day: keep those of the last message,
+        -- null included (a username cleared on it is null, on both engines).
+        {{ tgpipe.max_by_keeping_nulls('user_first_name', 'sent_at') }}
+            as first_name,
+        {{ tgpipe.max_by_keeping_nulls('user_username', 'sent_at') }}
+            as username,
         coalesce(bool_or(user_is_bot), false) as is_bot,
         count(*) as messages,
         count(case when message_type = 'text' then 1 end) as text_messages,

@@ -52,3 +52,32 @@ def safe_cast(expression: str, type_name: str) -> str:
 
 def median(expression: str) -> str:
     return f"approx_percentile(cast({expression} as double), 0.5)"
+
+
+def max_by_keeping_nulls(value: str, order_by: str) -> str:
+    return f"max_by({value}, {order_by})"
+
+
+def whitespace_class() -> str:
+    return r"\s\p{Z}"
+
+
+def trim_whitespace(string: str) -> str:
+    space = f"[{whitespace_class()}]"
+    return regexp_replace_all(string, f"^{space}+|{space}+$", "")
+
+
+def date_sequence(start_date: str, end_date: str, step_days: int = 1) -> str:
+    return f"sequence(cast({start_date} as date), cast({end_date} as date), interval '{int(step_days)}' day)"
+
+
+def week_start(date_expression: str) -> str:
+    return f"cast(date_trunc('week', {date_expression}) as date)"
+
+
+def days_between(start_date: str, end_date: str) -> str:
+    return f"date_diff('day', {start_date}, {end_date})"
+
+
+def add_days(date_expression: str, days: int) -> str:
+    return f"date_add('day', {int(days)}, {date_expression})"

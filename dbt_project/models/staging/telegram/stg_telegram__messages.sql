@@ -106,10 +106,14 @@ enriched as (
         message_type,
         message_text,
         caption,
-        -- Lower-case, without @botname: the ETL already normalises, this keeps
-        -- older partitions honest.
+        -- Lower-case, without @botname and surrounding white space (tabs and
+        -- no-break spaces too, alike on both engines): the ETL already
+        -- normalises, this keeps older partitions honest.
         nullif(
-            split_part(lower(trim(raw_bot_command)), '@', 1), ''
+            split_part(
+                lower({{ tgpipe.trim_whitespace('raw_bot_command') }}), '@', 1
+            ),
+            ''
         ) as bot_command,
         {{ tgpipe.char_length('message_text') }} as text_length,
         new_chat_members_count,
