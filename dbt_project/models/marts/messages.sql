@@ -155,13 +155,13 @@ topic_names as (
 
     select
         chat_id,
+        topic_name,
+        sent_at,
+        update_id,
         case
             when service_kind = 'forum_topic_created' then message_id
             else message_thread_id
-        end as message_thread_id,
-        topic_name,
-        sent_at,
-        update_id
+        end as message_thread_id
     from staged
     where
         service_kind in ('forum_topic_created', 'forum_topic_edited')
@@ -249,11 +249,11 @@ final as (
         new_messages.message_text,
         new_messages.caption,
         new_messages.text_length,
+        edits.last_edited_at,
         coalesce(
             edits.last_edited_text, new_messages.message_text
         ) as current_text,
         coalesce(edits.edits, 0) as edits,
-        edits.last_edited_at,
         coalesce(replies.replies, 0) as replies,
         coalesce(reaction_totals.reactions, 0) as reactions,
         coalesce(

@@ -62,8 +62,8 @@ answers as (
         asked.message_id as question_id,
         reply.message_id as answer_id,
         reply.user_id,
-        coalesce(reply.user_is_bot, false) as is_bot,
         reply.sent_at,
+        coalesce(reply.user_is_bot, false) as is_bot,
         row_number() over (
             partition by asked.chat_id, asked.message_id
             order by reply.sent_at asc, reply.message_id asc
@@ -120,7 +120,7 @@ asker_messages as (
         on
             asked.chat_id = later.chat_id
             and asked.user_id = later.user_id
-            and later.sent_at > first_answers.sent_at
+            and first_answers.sent_at < later.sent_at
             and {{ tgpipe.seconds_between(
                 'first_answers.sent_at', 'later.sent_at'
             ) }} <= {{ window_seconds }}

@@ -79,8 +79,9 @@ localized as (
     select
         zoned.*,
         cast(
-            {{ tgpipe.to_zone_timestamp('zoned.changed_at', 'zoned.chat_timezone') }}
-            as date
+            {{ tgpipe.to_zone_timestamp(
+                'zoned.changed_at', 'zoned.chat_timezone'
+            ) }} as date
         ) as changed_date
     from zoned
 

@@ -77,8 +77,9 @@ localized as (
     select
         zoned.*,
         cast(
-            {{ tgpipe.to_zone_timestamp('zoned.reacted_at', 'zoned.chat_timezone') }}
-            as date
+            {{ tgpipe.to_zone_timestamp(
+                'zoned.reacted_at', 'zoned.chat_timezone'
+            ) }} as date
         ) as reacted_date
     from zoned
 
