@@ -10,13 +10,15 @@ from __future__ import annotations
 import csv
 import json
 import os
+import random
 import re
+import shutil
 import statistics
 import subprocess
 import sys
 from collections import Counter, defaultdict
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -97,11 +99,35 @@ MEDIA_WEIGHTS = {
 }
 
 
+# --- questions (issue 12): a chat in its own zone, reactions, scripted questions -------------------
+# The old group's days are cut in Asia/Kolkata (UTC+05:30) by seed chat_settings; the others in TZ.
+CHAT_ZONES = {OLD_GROUP["id"]: ZoneInfo("Asia/Kolkata")}
+REACTION_EMOJI = ["👍", "❤", "😂", "🔥", "👀", "🎉"]
+
+
+@dataclass(frozen=True)
+class Reacted:
+    """A person's reaction the corpus sent (delta +1 added, -1 taken back)."""
+
+    at: datetime
+    chat_id: int
+    message_id: int
+    user_id: int
+    emoji: str
+    delta: int
+
+
+# --- end of questions (issue 12) corpus settings --------------------------------------------------
+
+
 class Corpus(Traffic):
     """The test's scenario on the shared traffic builder: ids increase with time, as Telegram assigns them."""
 
     def __init__(self) -> None:
         super().__init__(TZ, seed=20260309, first_update_id=700_000_000, step=(1, 3))
+        self.reacted: list[Reacted] = []
+        # Apart from self.rng, so the rest of the corpus stays as it was; not for secrets.
+        self.reaction_rng = random.Random(12)  # noqa: S311
 
     # --- the scenario -------------------------------------------------------------------------
 
@@ -184,6 +210,9 @@ class Corpus(Traffic):
         )
         # An edit made after midnight is the next day's edit.
         self.edit(late, local + timedelta(days=1, seconds=40), "até amanhã, pessoal")
+        self.react_to_replies(group_messages)
+        if day == DAYS[0]:
+            self.questions_scenario(local)
         # The channel: posts, a photo post, an edited post.
         posts = [
             self.message(CHANNEL, local + timedelta(hours=9, minutes=m), user=None, text=t)
@@ -216,6 +245,160 @@ class Corpus(Traffic):
         self.message(OLD_GROUP, local + timedelta(minutes=50), user=CARLA, text="valeu", reply_to=first)
         self.message(OLD_GROUP, local + timedelta(minutes=51), user=CARLA, command=COMMANDS[3])
 
+    # --- questions (issue 12) ----------------------------------------------------------------------
+
+    def react(
+        self, at: datetime, user: dict[str, Any], target: Sent, emoji: str, *, remove: bool = False
+    ) -> None:
+        """A message_reaction update: ``user`` adds ``emoji`` to ``target`` (or takes it back)."""
+        chosen = [{"type": "emoji", "emoji": emoji}]
+        payload = {
+            "chat": target.chat,
+            "message_id": target.message_id,
+            "user": user,
+            "date": int(at.timestamp()),
+            "old_reaction": chosen if remove else [],
+            "new_reaction": [] if remove else chosen,
+        }
+        self.other(at, "message_reaction", payload)
+        self.reacted.append(
+            Reacted(at, target.chat["id"], target.message_id, user["id"], emoji, -1 if remove else 1)
+        )
+
+    def react_to_replies(self, messages: list[Sent]) -> None:
+        """Now and then the author of a replied-to message reacts to the reply (sometimes taking it
+        back), and someone else reacts too."""
+        rng = self.reaction_rng
+        by_id = {m.message_id: m for m in messages}
+        for reply in messages:
+            original = by_id.get(reply.reply_to) if reply.reply_to is not None else None
+            if original is None or original.user is None or rng.random() >= 0.5:
+                continue
+            at = reply.sent + timedelta(minutes=rng.randint(1, 40))
+            emoji = rng.choice(REACTION_EMOJI)
+            self.react(at, original.user, reply, emoji)
+            if rng.random() < 0.15:
+                self.react(at + timedelta(minutes=5), original.user, reply, emoji, remove=True)
+            if rng.random() < 0.3:
+                self.react(at + timedelta(minutes=1), CARLA, reply, "👍")
+
+    def questions_scenario(self, local: datetime) -> None:
+        """Questions with a known outcome on the first day (``local`` is its local midnight): resolved
+        by a reaction and by a message, answered by a bot and by people, a thanks 47h59 and 48h01 after
+        the first answer, answers across local midnight (also in the old group's own zone), a forum
+        topic renamed, and texts with tabs, NBSP and only emoji."""
+        thread = self.message_ids.get(GROUP["id"], 0) + 1
+        self.message(
+            GROUP,
+            local + timedelta(hours=6, minutes=30),
+            user=ANA,
+            message_type="service",
+            service={"forum_topic_created": {"name": "Boletos", "icon_color": 7322096}},
+            message_thread_id=thread,
+            is_topic_message=True,
+        )
+        in_topic = {"message_thread_id": thread, "is_topic_message": True}
+        # Resolved by Ana's 👍 on Bob's answer (Carla's 👍 and Ana's 😂 on the bot's do not resolve).
+        boleto = self.message(
+            GROUP,
+            local + timedelta(hours=6, minutes=40),
+            user=ANA,
+            text="Como faço para gerar o boleto",
+            **in_topic,
+        )
+        bob = self.message(
+            GROUP,
+            local + timedelta(hours=6, minutes=43),
+            user=BOB,
+            text="Menu Pagamentos > Boletos",
+            reply_to=boleto,
+        )
+        bot = self.message(
+            GROUP, local + timedelta(hours=6, minutes=44), user=HELPER, text="Veja /help", reply_to=boleto
+        )
+        self.react(local + timedelta(hours=6, minutes=45), CARLA, bob, "👍")
+        self.react(local + timedelta(hours=6, minutes=46), ANA, bot, "😂")
+        self.react(local + timedelta(hours=6, minutes=50), ANA, bob, "👍")
+        # The topic is renamed: its messages show the latest name.
+        self.message(
+            GROUP,
+            local + timedelta(hours=6, minutes=55),
+            user=ANA,
+            message_type="service",
+            service={"forum_topic_edited": {"name": "Boletos e Pix"}},
+            **in_topic,
+        )
+        # Answered by the bot; resolved by the asker's reply to the answer.
+        invoice = self.message(
+            GROUP, local + timedelta(hours=6, minutes=20), user=CARLA, text="Where is the invoice?"
+        )
+        answer = self.message(
+            GROUP,
+            local + timedelta(hours=6, minutes=21),
+            user=HELPER,
+            text="Settings → Billing",
+            reply_to=invoice,
+        )
+        self.message(
+            GROUP,
+            local + timedelta(hours=6, minutes=35),
+            user=CARLA,
+            text="Thanks,\u00a0it worked",
+            reply_to=answer,
+        )
+        # Unanswered, in Spanish; an emoji question; not questions: emoji only, a bot's, an edit's "?".
+        self.message(
+            GROUP, local + timedelta(hours=6, minutes=22), user=BOB, text="¿Alguien sabe la contraseña"
+        )
+        self.message(GROUP, local + timedelta(hours=6, minutes=23), user=CARLA, text="🤔？")
+        self.message(GROUP, local + timedelta(hours=6, minutes=24), user=ANA, text="🙏🙏🙏")
+        self.message(GROUP, local + timedelta(hours=6, minutes=25), user=HELPER, text="Precisa de ajuda?")
+        hello = self.message(GROUP, local + timedelta(hours=6, minutes=26), user=BOB, text="Bom dia pessoal")
+        self.edit(hello, local + timedelta(hours=6, minutes=27), "Bom dia pessoal?")
+        # A tab and an NBSP before the question word; thanks 47h59 (resolves) and 48h01 (too late).
+        prazo = self.message(
+            GROUP, local + timedelta(hours=6, minutes=1), user=ANA, text="\tQual o prazo de entrega"
+        )
+        reply = self.message(
+            GROUP, local + timedelta(hours=6, minutes=5), user=CARLA, text="3 dias úteis", reply_to=prazo
+        )
+        self.message(
+            GROUP,
+            local + timedelta(days=2, hours=6, minutes=4),
+            user=ANA,
+            text="Obrigada, resolvido!",
+            reply_to=reply,
+        )
+        volta = self.message(
+            GROUP, local + timedelta(hours=6, minutes=2), user=BOB, text="\u00a0Quando volta o login do app"
+        )
+        reply = self.message(
+            GROUP, local + timedelta(hours=6, minutes=6), user=ANA, text="Já voltou", reply_to=volta
+        )
+        self.message(
+            GROUP, local + timedelta(days=2, hours=6, minutes=7), user=BOB, text="valeu!", reply_to=volta
+        )
+        # Answered across local midnight, a self-reply first (no answer).
+        late = self.message(
+            GROUP, local + timedelta(hours=23, minutes=55), user=CARLA, text="Alguém acordado?"
+        )
+        self.message(
+            GROUP, local + timedelta(hours=23, minutes=56), user=CARLA, text="ninguém", reply_to=late
+        )
+        self.message(
+            GROUP, local + timedelta(days=1, minutes=3), user=HELPER, text="Estou aqui", reply_to=late
+        )
+        # The old group (Asia/Kolkata): asked at 23:50 there, answered at 00:10, thanked at 00:15.
+        kolkata = CHAT_ZONES[OLD_GROUP["id"]]
+        there = datetime(local.year, local.month, local.day, 23, 50, tzinfo=kolkata)
+        asked = self.message(OLD_GROUP, there, user=CARLA, text="Alguém sabe o horário do suporte?")
+        answered = self.message(
+            OLD_GROUP, there + timedelta(minutes=20), user=ANA, text="Das 9h às 18h", reply_to=asked
+        )
+        self.message(OLD_GROUP, there + timedelta(minutes=25), user=CARLA, text="valeu 🙌", reply_to=answered)
+
+    # --- end of questions (issue 12) ---------------------------------------------------------------
+
 
 def build_corpus() -> Corpus:
     corpus = Corpus()
@@ -227,6 +410,8 @@ def build_corpus() -> Corpus:
     # under both days of receipt.
     redelivered = next(s for s in corpus.updates if s.text == "até amanhã" and s.day == DAYS[0])
     redelivered.receipt_days.append(DAYS[1])
+    for s in corpus.updates:  # local days in each chat's zone (seed chat_settings), as dbt cuts them
+        s.zone = CHAT_ZONES.get(s.chat["id"], TZ)
     return corpus
 
 
@@ -261,7 +446,7 @@ def expected_daily_messages(corpus: Corpus) -> dict[tuple[int, date], tuple[int,
         row[4] += s.forwarded
     for s in corpus.updates:
         if s.edited is not None:
-            rows[(s.chat["id"], s.edited.astimezone(TZ).date())][5] += 1
+            rows[(s.chat["id"], s.edited.astimezone(s.zone).date())][5] += 1
     return {key: (r[0], len(r[1]), r[2], r[3], r[4], r[5]) for key, r in rows.items()}
 
 
@@ -295,7 +480,7 @@ def expected_daily_message_length(corpus: Corpus) -> dict[tuple[int, date], tupl
 def expected_hourly_activity(corpus: Corpus) -> dict[tuple[int, int, int], tuple[int, int, int]]:
     cells: dict[tuple[int, int, int], list[Any]] = defaultdict(lambda: [0, set(), set()])
     for s in _new_messages(corpus):
-        local = s.sent.astimezone(TZ)
+        local = s.sent.astimezone(s.zone)
         cell = cells[(s.chat["id"], local.isoweekday(), local.hour)]
         cell[0] += 1
         if s.user is not None:
@@ -415,6 +600,209 @@ def expected_top_terms(
     return expected
 
 
+# --- questions (issue 12): the independent computation --------------------------------------------
+
+
+def _seed_rows(name: str) -> list[dict[str, str]]:
+    with (DBT_PROJECT / "seeds" / f"{name}.csv").open(encoding="utf-8") as handle:
+        return list(csv.DictReader(handle))
+
+
+def _words(text: str | None) -> list[str]:
+    return _WORD.findall(text.lower()) if text else []
+
+
+def _sender(s: Sent) -> int | None:
+    return s.user["id"] if s.user else s.sender_chat_id
+
+
+def _utc(moment: datetime | None) -> datetime | None:
+    """As DuckDB returns a naive UTC timestamp."""
+    return moment.astimezone(UTC).replace(tzinfo=None) if moment is not None else None
+
+
+def is_question(s: Sent, question_words: set[str]) -> bool:
+    """A new text message from a person: a question mark (ASCII, fullwidth or inverted), or a first
+    word (letters and digits) that asks."""
+    if not s.is_new_message or s.message_type != "text" or s.text is None:
+        return False
+    if s.user is None or s.user["is_bot"]:
+        return False
+    words = _words(s.text)
+    return any(mark in s.text for mark in "?？¿") or (bool(words) and words[0] in question_words)
+
+
+def expected_messages(corpus: Corpus) -> dict[tuple[int, int], tuple[Any, ...]]:
+    """messages: (chat, message) -> date, current text, edits, replies from others, net reactions,
+    is_question, forum topic name."""
+    question_words = {r["word"] for r in _seed_rows("question_words")}
+    new = _new_messages(corpus)
+    edits: dict[tuple[int, int], list[Sent]] = defaultdict(list)
+    topics: dict[tuple[int, int], tuple[datetime, int, str]] = {}
+    for s in corpus.updates:
+        if s.kind.startswith("edited_"):
+            edits[(s.chat["id"], s.message_id)].append(s)
+        for field in ("forum_topic_created", "forum_topic_edited"):
+            if s.kind == "message" and field in s.message and "name" in s.message[field]:
+                thread = s.message_id if field == "forum_topic_created" else s.message["message_thread_id"]
+                named = (s.sent, s.update_id, s.message[field]["name"])
+                topics[(s.chat["id"], thread)] = max(topics.get((s.chat["id"], thread), named), named)
+    senders = {(s.chat["id"], s.message_id): _sender(s) for s in new}
+    replies: Counter[tuple[int, int]] = Counter()
+    for s in new:
+        key = (s.chat["id"], s.reply_to) if s.reply_to is not None else None
+        if key in senders and senders[key] != _sender(s):
+            replies[key] += 1
+    net: Counter[tuple[int, int, str]] = Counter()
+    for r in corpus.reacted:
+        net[(r.chat_id, r.message_id, r.emoji)] += r.delta
+    reactions: Counter[tuple[int, int]] = Counter()
+    for (chat_id, message_id, _), count in net.items():
+        reactions[(chat_id, message_id)] += max(count, 0)
+    expected = {}
+    for s in new:
+        key = (s.chat["id"], s.message_id)
+        latest = max(edits[key], key=lambda e: (e.edited, e.update_id)) if edits[key] else None
+        topic = topics.get((s.chat["id"], s.message.get("message_thread_id")))
+        expected[key] = (
+            s.day,
+            latest.text if latest else s.text,
+            len(edits[key]),
+            replies[key],
+            reactions[key],
+            is_question(s, question_words),
+            topic[2] if topic else None,
+        )
+    return expected
+
+
+def expected_questions(corpus: Corpus) -> dict[tuple[int, int], tuple[Any, ...]]:
+    """questions: (chat, message) -> asker, asked_at, asked_date, topic, first answer (id, user, is_bot,
+    at), minutes, answers, resolved_at, resolved_by, status."""
+    question_words = {r["word"] for r in _seed_rows("question_words")}
+    resolution_words = {r["word"] for r in _seed_rows("resolution_words")}
+    positive = {r["reaction"] for r in _seed_rows("positive_reactions")}
+    keywords = sorted(_seed_rows("question_topic_keywords"), key=lambda r: int(r["priority"]))
+    window = timedelta(hours=48)
+    new = _new_messages(corpus)
+    replies: dict[tuple[int, int], list[Sent]] = defaultdict(list)
+    for s in new:
+        if s.reply_to is not None:
+            replies[(s.chat["id"], s.reply_to)].append(s)
+    expected = {}
+    for q in new:
+        if not is_question(q, question_words):
+            continue
+        chat_id, asker = q.chat["id"], q.user["id"] if q.user else None
+        answers = sorted(
+            (r for r in replies[(chat_id, q.message_id)] if _sender(r) != asker),
+            key=lambda r: (r.sent, r.message_id),
+        )
+        first = answers[0] if answers else None
+        by_reaction = by_message = None
+        if first is not None:
+            answer_ids = {a.message_id for a in answers}
+            by_reaction = min(
+                (
+                    r.at
+                    for r in corpus.reacted
+                    if (r.chat_id, r.user_id, r.delta) == (chat_id, asker, 1)
+                    and r.message_id in answer_ids
+                    and r.emoji in positive
+                    and r.at >= first.sent
+                ),
+                default=None,
+            )
+            later = sorted(
+                (
+                    m
+                    for m in new
+                    if m.chat["id"] == chat_id
+                    and m.user is not None
+                    and m.user["id"] == asker
+                    and first.sent < m.sent <= first.sent + window
+                ),
+                key=lambda m: (m.sent, m.message_id),
+            )
+            by_message = min(
+                (
+                    m.sent
+                    for index, m in enumerate(later)
+                    if (index == 0 or m.reply_to == q.message_id or m.reply_to in answer_ids)
+                    and resolution_words & set(_words(m.text))
+                ),
+                default=None,
+            )
+        if by_reaction is not None and (by_message is None or by_reaction <= by_message):
+            resolved_at, resolved_by = by_reaction, "reaction"
+        else:
+            resolved_at, resolved_by = by_message, "message" if by_message is not None else None
+        words = set(_words(q.text))
+        topic = next((k["topic"] for k in keywords if k["keyword"] in words), "other")
+        status = "resolved" if resolved_at else "answered" if first else "unanswered"
+        expected[(chat_id, q.message_id)] = (
+            asker,
+            _utc(q.sent),
+            q.day,
+            q.text,
+            topic,
+            first.message_id if first else None,
+            (first.user["id"] if first.user else None) if first else None,
+            (bool(first.user and first.user["is_bot"])) if first else None,
+            _utc(first.sent) if first else None,
+            (first.sent - q.sent).total_seconds() / 60 if first else None,
+            len(answers),
+            _utc(resolved_at),
+            resolved_by,
+            status,
+        )
+    return expected
+
+
+def expected_daily_questions(corpus: Corpus) -> dict[tuple[int, date], tuple[Any, ...]]:
+    days: dict[tuple[int, date], list[tuple[Any, ...]]] = defaultdict(list)
+    for (chat_id, _), row in expected_questions(corpus).items():
+        days[(chat_id, row[2])].append(row)
+    expected = {}
+    for key, rows in days.items():
+        answered = [r for r in rows if r[13] != "unanswered"]
+        resolved = [r for r in rows if r[13] == "resolved"]
+        minutes = [r[9] for r in answered]
+        expected[key] = (
+            len(rows),
+            len(answered),
+            len(resolved),
+            len(rows) - len(answered),
+            sum(1 for r in answered if r[7]),
+            sum(1 for r in answered if not r[7]),
+            statistics.median(minutes) if minutes else None,
+            len(answered) / len(rows),
+            len(resolved) / len(rows),
+        )
+    return expected
+
+
+def expected_question_topics(corpus: Corpus) -> dict[tuple[int, date, str], tuple[int, int, int, int]]:
+    cells: Counter[tuple[int, date, str, str]] = Counter()
+    for (chat_id, _), row in expected_questions(corpus).items():
+        cells[(chat_id, row[2], row[4], row[13])] += 1
+    expected: dict[tuple[int, date, str], tuple[int, int, int, int]] = {}
+    for chat_id, day, topic in {k[:3] for k in cells}:
+        resolved, answered, unanswered = (
+            cells[(chat_id, day, topic, s)] for s in ("resolved", "answered", "unanswered")
+        )
+        expected[(chat_id, day, topic)] = (
+            resolved + answered + unanswered,
+            resolved + answered,
+            resolved,
+            unanswered,
+        )
+    return expected
+
+
+# --- end of questions (issue 12) computation ------------------------------------------------------
+
+
 # --- running the pipeline -------------------------------------------------------------------------
 
 
@@ -424,6 +812,7 @@ class Built:
     work: Path
     duckdb_path: Path
     dbt_output: str
+    project: Path = DBT_PROJECT
 
     def rows(self, sql: str) -> list[tuple[Any, ...]]:
         import duckdb
@@ -459,9 +848,11 @@ def run_etl(day: date, env: dict[str, str], cwd: Path) -> subprocess.CompletedPr
     )
 
 
-def run_dbt(*args: str, env: dict[str, str], cwd: Path) -> subprocess.CompletedProcess[str]:
+def run_dbt(
+    *args: str, env: dict[str, str], cwd: Path, project: Path = DBT_PROJECT
+) -> subprocess.CompletedProcess[str]:
     """dbt as the README runs it, from an unrelated working directory."""
-    command = [str(BIN / "dbt"), *args, "--project-dir", str(DBT_PROJECT), "--profiles-dir", str(DBT_PROJECT)]
+    command = [str(BIN / "dbt"), *args, "--project-dir", str(project), "--profiles-dir", str(project)]
     command += ["--target-path", str(cwd / "target"), "--log-path", str(cwd / "logs")]
     return subprocess.run(command, env=env, cwd=cwd, capture_output=True, text=True, check=False, timeout=600)
 
@@ -478,9 +869,19 @@ def built(tmp_path_factory: pytest.TempPathFactory) -> Built:
         assert etl.returncode == 0, (
             f"tgpipe etl --date {day} exited {etl.returncode}:\n{etl.stdout}\n{etl.stderr}"
         )
-    build = run_dbt("build", env=env, cwd=work)
+    project = copy_project_with_chat_settings(work / "dbt_project")
+    build = run_dbt("build", env=env, cwd=work, project=project)
     assert build.returncode == 0, f"dbt build failed:\n{build.stdout[-6000:]}\n{build.stderr[-2000:]}"
-    return Built(corpus, work, work / "tgpipe.duckdb", build.stdout)
+    return Built(corpus, work, work / "tgpipe.duckdb", build.stdout, project)
+
+
+def copy_project_with_chat_settings(project: Path) -> Path:
+    """The dbt project as a user has it after editing seeds/chat_settings.csv: the old group in its
+    own zone (CHAT_ZONES), every other chat in TGPIPE_TIMEZONE."""
+    shutil.copytree(DBT_PROJECT, project, ignore=shutil.ignore_patterns("target", "logs", "dbt_packages"))
+    rows = "".join(f"{chat_id},{zone.key}\n" for chat_id, zone in CHAT_ZONES.items())
+    (project / "seeds" / "chat_settings.csv").write_text("chat_id,timezone\n" + rows, encoding="utf-8")
+    return project
 
 
 # --- the tests ------------------------------------------------------------------------------------
@@ -511,8 +912,8 @@ def test_dbt_build_runs_every_model_test_and_unit_test(built: Built) -> None:
     passed, warned, errored, skipped = map(int, match.groups())
     assert (warned, errored, skipped) == (0, 0, 0)
     assert passed > 150
-    assert "1 seed, 10 table models" in built.dbt_output
-    assert re.search(r"\b9 unit tests\b", built.dbt_output)
+    assert "6 seeds, 14 table models" in built.dbt_output
+    assert re.search(r"\b18 unit tests\b", built.dbt_output)
 
 
 def test_staging_has_one_row_per_update_carrying_a_message(built: Built) -> None:
@@ -660,7 +1061,7 @@ def test_marts_are_per_chat_with_contract_types(built: Built) -> None:
 
 def test_docs_generate_offline(built: Built) -> None:
     """`dbt docs generate` works offline on the local target and documents every mart column."""
-    result = run_dbt("docs", "generate", env=pipeline_env(built.work), cwd=built.work)
+    result = run_dbt("docs", "generate", env=pipeline_env(built.work), cwd=built.work, project=built.project)
     assert result.returncode == 0, result.stdout[-3000:]
     catalog = json.loads((built.work / "target" / "catalog.json").read_text(encoding="utf-8"))
     manifest = json.loads((built.work / "target" / "manifest.json").read_text(encoding="utf-8"))
@@ -681,3 +1082,111 @@ def test_docs_generate_offline(built: Built) -> None:
             c for c, v in node["columns"].items() if v["description"]
         }
         assert not undocumented, (name, undocumented)
+
+
+# --- questions (issue 12): the tests --------------------------------------------------------------
+
+
+def test_corpus_covers_the_question_cases() -> None:
+    """The corpus has every outcome the questions marts must get right, in both zones."""
+    corpus = build_corpus()
+    questions = expected_questions(corpus)
+    rows = list(questions.values())
+    assert {r[13] for r in rows} == {"resolved", "answered", "unanswered"}
+    assert {r[12] for r in rows} == {"reaction", "message", None}
+    assert {r[7] for r in rows} == {True, False, None}, "first answers by a bot and by people"
+    assert {r[4] for r in rows} >= {"payments", "access", "delivery", "other"}
+    by_text = {r[3]: r for r in rows}
+    assert by_text["Como faço para gerar o boleto"][12:] == ("reaction", "resolved")
+    assert by_text["Where is the invoice?"][7] is True
+    assert by_text["Where is the invoice?"][12:] == ("message", "resolved")
+    assert by_text["\tQual o prazo de entrega"][12:] == ("message", "resolved"), "thanks 47h59 later"
+    assert by_text["\u00a0Quando volta o login do app"][12:] == (None, "answered"), "thanks 48h01 later"
+    assert by_text["¿Alguien sabe la contraseña"][13] == "unanswered"
+    assert by_text["🤔？"][4] == "other"
+    assert not {"🙏🙏🙏", "Precisa de ajuda?", "Bom dia pessoal"} & set(by_text), "not questions"
+    midnight = by_text["Alguém acordado?"]
+    assert midnight[2] == DAYS[0], "asked before local midnight"
+    assert midnight[8].replace(tzinfo=UTC).astimezone(TZ).date() == DAYS[1], "answered after it"
+    kolkata = by_text["Alguém sabe o horário do suporte?"]
+    answered_at = kolkata[8].replace(tzinfo=UTC)
+    assert kolkata[2] == DAYS[0], "asked at 23:50 in Kolkata"
+    assert answered_at.astimezone(CHAT_ZONES[OLD_GROUP["id"]]).date() == DAYS[1], "answered at 00:10 there"
+    assert answered_at.astimezone(TZ).date() == DAYS[0], "which is still the first day in TZ"
+    assert kolkata[12:] == ("message", "resolved")
+    assert len(rows) > 40, "the random traffic asks many more"
+
+
+def test_messages(built: Built) -> None:
+    """messages: one row per new message: local date, current text, edits, replies, reactions, is_question."""
+    rows = built.rows(
+        "select chat_id, message_id, message_date, current_text, edits, replies, reactions, is_question, "
+        "topic_name from messages"
+    )
+    got = {(r[0], r[1]): r[2:] for r in rows}
+    assert len(got) == len(rows)
+    want = expected_messages(built.corpus)
+    assert got == want
+    assert {"Boletos e Pix"} == {v[6] for v in want.values()} - {None}
+    assert any(v[4] for v in want.values()), "reactions"
+    assert any(v[2] for v in want.values()), "edits"
+
+
+def test_questions(built: Built) -> None:
+    """questions: every question, its first answer, answers, resolution and topic, as computed in Python."""
+    rows = built.rows(
+        "select chat_id, message_id, user_id, asked_at, asked_date, question_text, topic, "
+        "first_answer_message_id, first_answer_user_id, first_answer_is_bot, first_answer_at, "
+        "minutes_to_first_answer, answers, resolved_at, resolved_by, status from questions"
+    )
+    got = {(r[0], r[1]): r[2:] for r in rows}
+    assert len(got) == len(rows)
+    want = expected_questions(built.corpus)
+    assert got.keys() == want.keys()
+    for key, row in want.items():
+        minutes = pytest.approx(row[9]) if row[9] is not None else None
+        assert got[key] == (*row[:9], minutes, *row[10:]), key
+
+
+def test_daily_questions(built: Built) -> None:
+    """daily_questions: per chat and local day of asking, counts, exact median minutes and rates."""
+    rows = built.rows(
+        "select chat_id, asked_date, questions, answered, resolved, unanswered, answered_by_bot, "
+        "answered_by_people, median_minutes_to_first_answer, answer_rate, resolution_rate "
+        "from daily_questions"
+    )
+    got = {(r[0], r[1]): r[2:] for r in rows}
+    want = expected_daily_questions(built.corpus)
+    assert got.keys() == want.keys()
+    for key, row in want.items():
+        approx = [pytest.approx(x) if x is not None else None for x in row[6:]]
+        assert got[key] == (*row[:6], *approx), key
+    assert (OLD_GROUP["id"], DAYS[0]) in want
+
+
+def test_question_topics(built: Built) -> None:
+    """question_topics: per chat, local day of asking and topic, questions and how they ended."""
+    rows = built.rows(
+        "select chat_id, asked_date, topic, questions, answered, resolved, unanswered from question_topics"
+    )
+    assert {(r[0], r[1], r[2]): r[3:] for r in rows} == expected_question_topics(built.corpus)
+
+
+def test_question_marts_are_contracted_with_portable_types(built: Built) -> None:
+    """The four public marts have exactly their contract's types (timestamps are naive UTC)."""
+    types = built.rows(
+        "select table_name, column_name, data_type from information_schema.columns "
+        "where table_name in ('messages', 'questions', 'daily_questions', 'question_topics')"
+    )
+    portable = {"BIGINT", "INTEGER", "DOUBLE", "VARCHAR", "DATE", "BOOLEAN", "TIMESTAMP"}
+    assert {t for _, _, t in types} <= portable
+    by_table: dict[str, dict[str, str]] = defaultdict(dict)
+    for table, column, data_type in types:
+        by_table[table][column] = data_type
+    assert by_table["questions"]["asked_date"] == "DATE"
+    assert by_table["questions"]["minutes_to_first_answer"] == "DOUBLE"
+    assert by_table["daily_questions"]["asked_date"] == "DATE"
+    assert by_table["messages"]["sent_at"] == "TIMESTAMP"
+
+
+# --- end of questions (issue 12) tests ------------------------------------------------------------
