@@ -1068,7 +1068,7 @@ def test_docs_generate_offline(built: Built) -> None:
     models = {n["name"]: n for n in manifest["nodes"].values() if n["resource_type"] == "model"}
     assert sorted(models) == sorted(
         [
-            *(p.stem for p in (DBT_PROJECT / "models" / "marts").glob("*.sql")),
+            *(p.stem for p in (DBT_PROJECT / "models" / "marts").rglob("*.sql")),
             "stg_telegram__member_events",
             "stg_telegram__message_entities",
             "stg_telegram__messages",
