@@ -15,6 +15,7 @@ from typing import Any
 import pytest
 
 from chalice_app.infra import stack, template
+from etl.transform.schema import TABLES
 from tests.infra.aws_package import ACCOUNT, REGION, ROOT, context, sam
 
 with warnings.catch_warnings():
@@ -152,7 +153,14 @@ def test_the_etl_may_read_raw_days_replace_enriched_days_park_failures_and_log()
             "Effect": "Allow",
             "Action": "s3:ListBucket",
             "Resource": f"arn:aws:s3:::{BUCKET}",
-            "Condition": {"StringLike": {"s3:prefix": ["raw/context_date=*", "enriched/context_date=*"]}},
+            "Condition": {
+                "StringLike": {
+                    "s3:prefix": [
+                        "raw/context_date=*",
+                        *(f"enriched/{table.name}/context_date=*" for table in TABLES),
+                    ]
+                }
+            },
         },
         {
             "Sid": "ReadRawUpdates",
@@ -600,3 +608,25 @@ def test_every_policy_file_of_every_stage_is_checked() -> None:
         "policy-webhook-dev.json",
         "policy-webhook-prod.json",
     }
+
+
+@pytest.mark.parametrize("stage", ["prod", "dev"])
+def test_the_etl_may_list_exactly_the_prefixes_its_job_lists(stage: str) -> None:
+    """What EtlJob.run_day lists (the raw day, each table's enriched day, from etl.lake) is allowed by
+    the ETL's policy file; another folder of the lake is not."""
+    from etl.lake import enriched_partition, partition_prefix
+
+    doc = json.loads((CHALICE / f"policy-etl-{stage}.json").read_text())
+    bucket = f"arn:aws:s3:::tgpipe-lake-{stage}"
+    day = "2026-10-05"
+    listed = [
+        f"raw/{partition_prefix(day)}",
+        *(f"enriched/{enriched_partition(t.name, day)}" for t in TABLES),
+    ]
+    assert {p: decision(doc, "s3:ListBucket", bucket, {"s3:prefix": p}) for p in listed} == dict.fromkeys(
+        listed, "allow"
+    )
+    others = ["raw/_quarantine/", "enriched/", "marts/", "enriched/other_table/context_date=2026-10-05/"]
+    assert {p: decision(doc, "s3:ListBucket", bucket, {"s3:prefix": p}) for p in others} == dict.fromkeys(
+        others, "implicit deny"
+    )

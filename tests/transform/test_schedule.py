@@ -22,6 +22,7 @@ from chalice.test import Client
 from etl.storage import LocalStorage
 from etl.transform.job import BadObjects
 from etl.transform.schedule import day_before, utc_cron_after_midnight
+from etl.transform.schema import TABLES
 from tests.helpers import CHALICE_DIR
 from tests.helpers.etl import TICK, make_job, stored_row, update, write_day
 
@@ -242,7 +243,14 @@ def test_the_etl_may_read_raw_days_and_replace_enriched_ones_only(stage: str) ->
             "Effect": "Allow",
             "Action": "s3:ListBucket",
             "Resource": f"arn:aws:s3:::{bucket}",
-            "Condition": {"StringLike": {"s3:prefix": ["raw/context_date=*", "enriched/context_date=*"]}},
+            "Condition": {
+                "StringLike": {
+                    "s3:prefix": [
+                        "raw/context_date=*",
+                        *(f"enriched/{table.name}/context_date=*" for table in TABLES),
+                    ]
+                }
+            },
         },
         {
             "Sid": "ReadRawUpdates",
