@@ -143,3 +143,19 @@ infra: $(STAMP)  ## `chalice deploy` path, step 1: the data stack tgpipe-STAGE-d
 
 chalice-project: $(STAMP)  ## `chalice deploy` path, step 2: build/chalice/STAGE for chalice deploy --project-dir
 	$(STACK_PY) chalice-project --stage $(STAGE) --out build/chalice/$(STAGE)
+
+# ---- Nightly marts on Athena (.github/workflows/marts.yml; README "Nightly marts on Athena") ----
+# STAGE's settings come from its stack outputs (STAGE_ENV above). DBT is the dbt these targets run:
+# tests/infra/test_marts_workflow.py points it at a recorder, since Athena cannot run offline.
+DBT ?= $(CURDIR)/$(BIN)/dbt
+
+.PHONY: freshness marts athena-docs
+
+freshness: $(STAMP)  ## dbt source freshness of STAGE's enriched tables on Athena (errors after 60 h without data)
+	$(STAGE_ENV) && cd dbt_project && "$(DBT)" source freshness --target athena
+
+marts: $(STAMP)  ## dbt build on Athena for STAGE, unit tests excluded (artifacts in dbt_project/target/)
+	$(STAGE_ENV) && cd dbt_project && "$(DBT)" build --target athena --exclude resource_type:unit_test
+
+athena-docs: $(STAMP)  ## the static dbt docs site of STAGE's Athena marts: dbt_project/target/static_index.html
+	$(STAGE_ENV) && cd dbt_project && "$(DBT)" docs generate --static --target athena
