@@ -159,3 +159,18 @@ marts: $(STAMP)  ## dbt build on Athena for STAGE, unit tests excluded (artifact
 
 athena-docs: $(STAMP)  ## the static dbt docs site of STAGE's Athena marts: dbt_project/target/static_index.html
 	$(STAGE_ENV) && cd dbt_project && "$(DBT)" docs generate --static --target athena
+
+# ---- dbt docs on DuckDB (README "dbt docs") ----
+# The demo's lake by default, made by `tgpipe demo` when it has no database yet.
+DOCS_LAKE ?= lake/demo
+DOCS_OUT ?= build/docs
+
+.PHONY: docs
+
+docs: $(STAMP)  ## the static dbt docs site on DuckDB (the demo's lake, made if missing): build/docs/static_index.html
+	@test -f $(DOCS_LAKE)/tgpipe.duckdb || $(BIN)/tgpipe demo --lake $(DOCS_LAKE)
+	TGPIPE_ENRICHED_URI=$(abspath $(DOCS_LAKE))/enriched TGPIPE_DUCKDB_PATH=$(abspath $(DOCS_LAKE))/tgpipe.duckdb \
+		TGPIPE_TIMEZONE=America/Sao_Paulo $(BIN)/dbt --quiet docs generate --static --target local \
+		--project-dir dbt_project --profiles-dir dbt_project \
+		--target-path $(abspath $(DOCS_OUT)) --log-path $(abspath $(DOCS_OUT))/logs
+	@echo "dbt docs: $(abspath $(DOCS_OUT))/static_index.html (open it in a browser; it needs no server)"
