@@ -46,7 +46,7 @@ def test_no_permission_by_default_and_no_persisted_git_credentials(name: str) ->
     checkouts = [
         s for job in data["jobs"].values() for s in job["steps"] if "actions/checkout@" in s.get("uses", "")
     ]
-    assert [s["with"] for s in checkouts] == [{"persist-credentials": False}]
+    assert [s["with"] for s in checkouts] == [{"persist-credentials": False}] * len(data["jobs"])
 
 
 def test_ci_runs_make_test_on_python_312_and_cancels_superseded_runs() -> None:
@@ -59,10 +59,33 @@ def test_ci_runs_make_test_on_python_312_and_cancels_superseded_runs() -> None:
         "cancel-in-progress": True,
     }
     python = next(s for s in test["steps"] if "actions/setup-python@" in s.get("uses", ""))
-    assert python["with"] == {"python-version": "3.12"}
+    assert python["with"] == {
+        "python-version": "3.12",
+        "cache": "pip",
+        "cache-dependency-path": "requirements/dev.txt",
+    }
     ci_run = [line for line in (ROOT / ".ci" / "run").read_text().splitlines() if line.startswith("make ")]
     assert [s["run"] for s in test["steps"] if "run" in s] == ci_run
     assert ci_run[0] == "make test"
+
+
+def test_ci_runs_the_demo_and_the_portable_tests_on_python_311() -> None:
+    """A matrix job on the oldest Python the README promises: make demo, then every test that does not
+    package for Lambda (`make test-portable`: pytest -m "not lambda_package"), pip cached on the lock."""
+    job = workflow("ci.yml")["jobs"]["python311"]
+    assert (job["permissions"], job["strategy"]["matrix"]) == ({"contents": "read"}, {"python": ["3.11"]})
+    python = next(s for s in job["steps"] if "actions/setup-python@" in s.get("uses", ""))
+    assert python["with"] == {
+        "python-version": "${{ matrix.python }}",
+        "cache": "pip",
+        "cache-dependency-path": "requirements/dev.txt",
+    }
+    assert [(s["run"], s["env"]) for s in job["steps"] if "run" in s] == [
+        ("make demo", {"PYTHON": "python${{ matrix.python }}"}),
+        ("make test-portable", {"PYTHON": "python${{ matrix.python }}"}),
+    ]
+    recipe = (ROOT / "Makefile").read_text().split("\ntest-portable:", 1)[1].split("\n\n", 1)[0]
+    assert recipe.splitlines()[1:] == ['\t$(BIN)/pytest -m "not lambda_package"']
 
 
 def test_deploy_assumes_a_role_through_oidc_and_runs_the_readme_targets_in_order() -> None:
