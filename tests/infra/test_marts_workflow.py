@@ -111,9 +111,11 @@ def _run_workflow(tmp_path: Path, endpoint: str, inputs: dict[str, str]) -> tupl
     recorder.chmod(0o755)
     log = tmp_path / "dbt-calls.jsonl"
     log.touch()
+    # The runner's environment (PATH, and PYTHON/MAKEFLAGS so make uses this test's environment),
+    # without any AWS, tgpipe or dbt setting of the machine: only what the workflow sets.
+    inherited = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "TGPIPE_", "DBT"))}
     env = {
-        "PATH": os.environ["PATH"],
-        "HOME": os.environ.get("HOME", str(tmp_path)),
+        **inherited,
         "STAGE": stage,
         # What aws-actions/configure-aws-credentials exports after assuming the role.
         "AWS_ACCESS_KEY_ID": "ASIAEXAMPLEEXAMPLE00",
