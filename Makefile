@@ -17,7 +17,8 @@ help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-16s %s\n", $$1, $$2}'
 
 # The dev environment is installed from the lock file (exact versions and hashes, valid on Python 3.11
-# and 3.12; `make lock` refreshes it), then the project itself without resolving anything.
+# and 3.12; `make lock` refreshes it), then the project itself without resolving anything. The lock keeps
+# extras (mashumaro[msgpack]): the pip a new venv starts with refuses an extra it finds unpinned.
 LOCK := requirements/dev.txt
 
 $(STAMP): pyproject.toml $(LOCK)
@@ -186,7 +187,7 @@ docs: $(STAMP)  ## the static dbt docs site on DuckDB (the demo's lake, made if 
 
 lock: $(STAMP)  ## refresh requirements/dev.txt after editing pyproject.toml (UPGRADE=1: newest versions of everything)
 	$(BIN)/uv pip compile pyproject.toml --extra dev --universal --python-version 3.11 --generate-hashes \
-		$(if $(UPGRADE),--upgrade) --quiet -o $(LOCK)
+		--no-strip-extras $(if $(UPGRADE),--upgrade) --quiet -o $(LOCK)
 
 # What the Python 3.11 CI job runs besides `make demo`: every test but those that package for Lambda.
 test-portable: $(STAMP) chromium  ## the tests that do not package for Lambda (any Python >= 3.11)

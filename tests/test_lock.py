@@ -14,8 +14,11 @@ from packaging.utils import canonicalize_name
 
 ROOT = Path(__file__).resolve().parents[1]
 LOCK = ROOT / "requirements" / "dev.txt"
-COMMAND = "uv pip compile pyproject.toml --extra dev --universal --python-version 3.11 --generate-hashes"
-_ENTRY = re.compile(r"^([A-Za-z0-9_.-]+)==([^\s;]+)(?: ; (.+?))? \\$")
+COMMAND = (
+    "uv pip compile pyproject.toml --extra dev --universal --python-version 3.11 --generate-hashes"
+    " --no-strip-extras"
+)
+_ENTRY = re.compile(r"^([A-Za-z0-9_.-]+)(?:\[[^\]]*\])?==([^\s;]+)(?: ; (.+?))? \\$")
 
 
 def _entries() -> list[tuple[str, str, str | None, int]]:
