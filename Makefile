@@ -16,16 +16,21 @@ STAMP := $(VENV)/.installed-py$(PYVER)
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-16s %s\n", $$1, $$2}'
 
-$(STAMP): pyproject.toml
+# The dev environment is installed from the lock file (exact versions and hashes, valid on Python 3.11
+# and 3.12; `make lock` refreshes it), then the project itself without resolving anything. The lock keeps
+# extras (mashumaro[msgpack]): the pip a new venv starts with refuses an extra it finds unpinned.
+LOCK := requirements/dev.txt
+
+$(STAMP): pyproject.toml $(LOCK)
 	@test -n "$(PYTHON)" || { echo "no Python >= 3.11 found"; exit 1; }
 	@if [ -d $(VENV) ] && [ "$$($(BIN)/python -c 'import sys; print("%d.%d" % sys.version_info[:2])' 2>/dev/null)" != "$(PYVER)" ]; then \
 		echo "$(VENV) is not a working Python $(PYVER) environment: recreating it"; rm -rf $(VENV); fi
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	$(BIN)/python -m pip install --quiet --require-hashes -r $(LOCK)  # pip itself included
+	$(BIN)/python -m pip install --quiet --no-deps --no-build-isolation -e .
 	touch $@
 
-venv: $(STAMP)  ## create .venv with the project and its dev tools
+venv: $(STAMP)  ## create .venv with the project and its dev tools, installed from the lock file
 
 python312:
 	@test "$(PYVER)" = "3.12" || { echo "make test needs Python 3.12, the Lambda runtime (found: $(PYTHON) $(PYVER))"; exit 1; }
@@ -78,9 +83,11 @@ STAGE_ENV = stage_env=$$($(STACK_PY) env --stage $(STAGE)) && set -a && eval "$$
 
 .PHONY: lint-workflows lint-infra layer package bootstrap deploy athena webhook stage-etl outputs destroy infra chalice-project
 
-lint-workflows: $(STAMP)  ## zizmor and the GitHub workflow schema on .github/workflows (offline)
+lint-workflows: $(STAMP)  ## zizmor and the GitHub schemas on .github/workflows and dependabot.yml (offline)
 	$(BIN)/zizmor --offline --no-progress .github/workflows
 	$(BIN)/check-jsonschema --builtin-schema vendor.github-workflows .github/workflows/*.yml
+	$(BIN)/zizmor --offline --no-progress .github/dependabot.yml
+	$(BIN)/check-jsonschema --builtin-schema vendor.dependabot .github/dependabot.yml
 
 lint-infra: $(STAMP)  ## cfn-lint on the hand-written templates (pytest lints the packaged one)
 	$(BIN)/cfn-lint chalice_app/infra/data.yaml chalice_app/infra/bootstrap.yaml
@@ -143,3 +150,45 @@ infra: $(STAMP)  ## `chalice deploy` path, step 1: the data stack tgpipe-STAGE-d
 
 chalice-project: $(STAMP)  ## `chalice deploy` path, step 2: build/chalice/STAGE for chalice deploy --project-dir
 	$(STACK_PY) chalice-project --stage $(STAGE) --out build/chalice/$(STAGE)
+
+# ---- Nightly marts on Athena (.github/workflows/marts.yml; README "Nightly marts on Athena") ----
+# STAGE's settings come from its stack outputs (STAGE_ENV above). DBT is the dbt these targets run:
+# tests/infra/test_marts_workflow.py points it at a recorder, since Athena cannot run offline.
+DBT ?= $(CURDIR)/$(BIN)/dbt
+
+.PHONY: freshness marts athena-docs
+
+freshness: $(STAMP)  ## dbt source freshness of STAGE's enriched tables on Athena (errors after 60 h without data)
+	$(STAGE_ENV) && cd dbt_project && "$(DBT)" source freshness --target athena
+
+marts: $(STAMP)  ## dbt build on Athena for STAGE, unit tests excluded (artifacts in dbt_project/target/)
+	$(STAGE_ENV) && cd dbt_project && "$(DBT)" build --target athena --exclude resource_type:unit_test
+
+athena-docs: $(STAMP)  ## the static dbt docs site of STAGE's Athena marts: dbt_project/target/static_index.html
+	$(STAGE_ENV) && cd dbt_project && "$(DBT)" docs generate --static --target athena
+
+# ---- dbt docs on DuckDB (README "dbt docs") ----
+# The demo's lake by default, made by `tgpipe demo` when it has no database yet.
+DOCS_LAKE ?= lake/demo
+DOCS_OUT ?= build/docs
+
+.PHONY: docs
+
+docs: $(STAMP)  ## the static dbt docs site on DuckDB (the demo's lake, made if missing): build/docs/static_index.html
+	@test -f $(DOCS_LAKE)/tgpipe.duckdb || $(BIN)/tgpipe demo --lake $(DOCS_LAKE)
+	TGPIPE_ENRICHED_URI=$(abspath $(DOCS_LAKE))/enriched TGPIPE_DUCKDB_PATH=$(abspath $(DOCS_LAKE))/tgpipe.duckdb \
+		TGPIPE_TIMEZONE=America/Sao_Paulo $(BIN)/dbt --quiet docs generate --static --target local \
+		--project-dir dbt_project --profiles-dir dbt_project \
+		--target-path $(abspath $(DOCS_OUT)) --log-path $(abspath $(DOCS_OUT))/logs
+	@echo "dbt docs: $(abspath $(DOCS_OUT))/static_index.html (open it in a browser; it needs no server)"
+
+# ---- Reproducible installs: the lock file (README "Test") ----
+.PHONY: lock test-portable
+
+lock: $(STAMP)  ## refresh requirements/dev.txt after editing pyproject.toml (UPGRADE=1: newest versions of everything)
+	$(BIN)/uv pip compile pyproject.toml --extra dev --universal --python-version 3.11 --generate-hashes \
+		--no-strip-extras $(if $(UPGRADE),--upgrade) --quiet -o $(LOCK)
+
+# What the Python 3.11 CI job runs besides `make demo`: every test but those that package for Lambda.
+test-portable: $(STAMP) chromium  ## the tests that do not package for Lambda (any Python >= 3.11)
+	$(BIN)/pytest -m "not lambda_package"

@@ -8,7 +8,10 @@ opened: the cache is not populated and no model introspects), with placeholder s
 TGPIPE_ATHENA_* variable that is unset; then each compiled model is parsed by sqlglot's athena reader
 and rejected if it uses a function Trino does not have (e.g. a DuckDB-only one that escaped an
 adapter-dispatched macro), a `::` cast or the Hive-only `string` type. The DDL of
-`run-operation create_enriched_source_table` is parsed too. Exit status 0 when everything holds.
+`run-operation create_enriched_source_table` is parsed too, and so is every query of
+examples/queries/ (the README's example questions, as analysts and BI tools run them on Athena):
+parsed by sqlglot's trino reader, held to the same functions, and reading only the project's models.
+Exit status 0 when everything holds.
 """
 
 from __future__ import annotations
@@ -28,6 +31,7 @@ from sqlglot.errors import ErrorLevel, ParseError
 from sqlglot.tokens import TokenType
 
 PROJECT = Path(__file__).resolve().parent.parent
+EXAMPLES = PROJECT.parent / "examples" / "queries"
 DBT = Path(sys.executable).with_name("dbt")
 
 # Placeholders so that an unconfigured machine (CI) can compile; real values win when set.
@@ -196,6 +200,33 @@ def athena_ddl_problems(ddl: str) -> list[str]:
     return [] if statements else ["no DDL statement"]
 
 
+def example_query_problems(sql: str, models: Iterable[str]) -> list[str]:
+    """What keeps an example query from running on Athena: the checks of :func:`athena_sql_problems`,
+    a parse by sqlglot's trino reader (Athena engine 3 is Trino), and a table that is not a model."""
+    problems = athena_sql_problems(sql)
+    try:
+        statements = [s for s in sqlglot.parse(sql, read="trino", error_level=ErrorLevel.RAISE) if s]
+    except ParseError as error:
+        return [*problems, f"does not parse as Trino SQL: {error}"]
+    if len(statements) != 1:
+        problems.append(f"{len(statements)} statements: an example is one query")
+    known = set(models)
+    for statement in statements:
+        ctes = {cte.alias_or_name for cte in statement.find_all(exp.CTE)}
+        for table in statement.find_all(exp.Table):
+            if table.name not in known | ctes:
+                problems.append(f"table {table.name} is not a model of the project")
+    return problems
+
+
+def example_queries(folder: Path = EXAMPLES) -> dict[str, str]:
+    """{examples/queries/<file>: SQL} of every example query."""
+    return {
+        f"examples/queries/{path.name}": path.read_text(encoding="utf-8")
+        for path in sorted(folder.glob("*.sql"))
+    }
+
+
 def athena_env(base: Mapping[str, str]) -> dict[str, str]:
     """The environment with the Athena placeholders always set: the check never connects, and a
     developer's local settings (say TGPIPE_ENRICHED_URI=lake/enriched from .env) must not break it."""
@@ -249,14 +280,19 @@ def main(argv: list[str] | None = None) -> int:
         failures["create_enriched_source_table (DDL)"] = athena_ddl_problems(
             source_table_ddl(target_path, env)
         )
+    # Data tests compile under their YAML file's name (marts/_marts__models.yml/<test>.sql).
+    model_names = {Path(name).stem for name in models if not Path(name).parent.name.endswith(".yml")}
+    examples = example_queries()
+    for name, sql in examples.items():
+        failures[name] = example_query_problems(sql, model_names)
     bad = {name: problems for name, problems in failures.items() if problems}
     for name, problems in bad.items():
         sys.stdout.write(f"FAIL {name}:\n" + "".join(f"    {problem}\n" for problem in problems))
     sys.stdout.write(
-        f"athena: {len(models)} compiled models and data tests, and the source DDL, checked; "
-        f"{len(bad)} with problems\n"
+        f"athena: {len(models)} compiled models and data tests, {len(examples)} example queries and the "
+        f"source DDL checked; {len(bad)} with problems\n"
     )
-    return 1 if bad or not models else 0
+    return 1 if bad or not models or not examples else 0
 
 
 if __name__ == "__main__":

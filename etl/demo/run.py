@@ -131,8 +131,11 @@ def _stop(proc: subprocess.Popen[bytes]) -> None:
         proc.wait()
 
 
-def run_demo(lake: Path, days: int = 7, echo: Callable[[str], None] = print) -> DemoSummary:
-    """Run the whole pipeline on a generated conversation under ``lake``."""
+def run_demo(
+    lake: Path, days: int = 7, echo: Callable[[str], None] = print, end: date | None = None
+) -> DemoSummary:
+    """Run the whole pipeline on a generated conversation under ``lake``, ending on ``end`` (default:
+    yesterday in the demo's time zone; the same ``end`` always generates the same conversation)."""
     project = dbt_project("tgpipe demo")
     lake = _fresh_folder(lake.resolve())
     zone = ZoneInfo(TIMEZONE)
@@ -148,8 +151,8 @@ def run_demo(lake: Path, days: int = 7, echo: Callable[[str], None] = print) -> 
             "TGPIPE_LOG_LEVEL": "WARNING",
         }
     )
-    yesterday = datetime.now(zone).date() - timedelta(days=1)
-    deliveries = conversation(days, yesterday, zone)
+    last_day = end or datetime.now(zone).date() - timedelta(days=1)
+    deliveries = conversation(days, last_day, zone)
     echo(f"1/5 generated {len(deliveries)} webhook deliveries: {days} days of '{DEMO_CHAT['title']}'")
 
     proc, url = _serve(env, lake / "webhook.log")

@@ -44,6 +44,7 @@ def props(name: str, stage: str = "prod") -> dict[str, Any]:
     return resolved(stage)[name]["Properties"]  # type: ignore[no-any-return]
 
 
+@pytest.mark.lambda_package
 @pytest.mark.parametrize("stage", ["prod", "dev"])
 def test_cfn_lint_passes_on_the_packaged_template(stage: str) -> None:
     """The one template `make deploy` ships (Chalice's resources merged with ours) has no finding."""
@@ -79,6 +80,7 @@ def test_cfn_lint_catches_chalice_s_log_group_bug_that_the_overlay_fixes() -> No
     assert "'ApiHandler' is not one of" in result.stdout
 
 
+@pytest.mark.lambda_package
 def test_the_lake_bucket_is_private_encrypted_versioned_with_lifecycle_rules() -> None:
     """SSE-S3, public access blocked, ACLs off, versions kept 30 days, raw days to Standard-IA after
     30 days (raw/_quarantine/ untouched), Athena results expire."""
@@ -128,6 +130,7 @@ def test_the_lake_bucket_is_private_encrypted_versioned_with_lifecycle_rules() -
     ]
 
 
+@pytest.mark.lambda_package
 def test_the_bucket_refuses_anything_but_tls() -> None:
     """The bucket policy denies every request made without TLS."""
     assert props("LakeBucketPolicy") == {
@@ -171,6 +174,7 @@ GLUE_TABLES = {
 }
 
 
+@pytest.mark.lambda_package
 def test_every_table_of_the_enriched_lake_has_its_glue_table() -> None:
     """One Glue table per table the ETL writes, and no other."""
     glue = {
@@ -182,6 +186,7 @@ def test_every_table_of_the_enriched_lake_has_its_glue_table() -> None:
     assert set(GLUE_TABLES) == {table.name for table in TABLES}
 
 
+@pytest.mark.lambda_package
 @pytest.mark.parametrize("table", TABLES, ids=lambda t: t.name)
 def test_the_glue_table_has_the_etl_schema_and_the_dbt_source_columns(table: Table) -> None:
     """Columns and types in order: CloudFormation = the ETL's declared schema = dbt's source YAML."""
@@ -234,6 +239,7 @@ def dbt_ddl() -> dict[str, str]:
     }
 
 
+@pytest.mark.lambda_package
 @pytest.mark.parametrize("name", GLUE_TABLES)
 def test_the_glue_table_is_what_dbt_s_run_operation_would_create(name: str, dbt_ddl: dict[str, str]) -> None:
     """Same database, name, columns, location and partition projection as the dbt macro's DDL, so
@@ -258,6 +264,7 @@ def test_the_glue_table_is_what_dbt_s_run_operation_would_create(name: str, dbt_
     assert properties == projection
 
 
+@pytest.mark.lambda_package
 @pytest.mark.parametrize("name", GLUE_TABLES)
 def test_the_glue_table_reads_parquet_from_its_folder_of_the_enriched_prefix(name: str) -> None:
     """External Parquet table over enriched/<table>/, projection on context_date (no MSCK REPAIR)."""
@@ -286,6 +293,7 @@ def test_the_glue_table_reads_parquet_from_its_folder_of_the_enriched_prefix(nam
     }
 
 
+@pytest.mark.lambda_package
 def test_the_athena_workgroup_caps_every_query() -> None:
     """Enforced settings: 1 GiB scanned at most per query, encrypted results under athena-results/."""
     assert props("AthenaWorkGroup") == {
@@ -305,6 +313,7 @@ def test_the_athena_workgroup_caps_every_query() -> None:
     }
 
 
+@pytest.mark.lambda_package
 def test_only_the_etl_function_gets_the_layer_and_a_dead_letter_queue() -> None:
     """The layer (python3.12, x86_64) and the DLQ attach to EtlDaily; the webhook has neither."""
     etl, webhook = props("EtlDaily"), props("APIHandler")
@@ -331,6 +340,7 @@ def test_only_the_etl_function_gets_the_layer_and_a_dead_letter_queue() -> None:
     }
 
 
+@pytest.mark.lambda_package
 def test_the_functions_run_python312_on_x86_64_with_their_settings() -> None:
     """Name (as `chalice deploy` names it: its role's log group is named after it), runtime,
     architecture (the layer's), memory, timeout, schedule and the environment, exactly."""
@@ -382,6 +392,7 @@ def test_the_functions_run_python312_on_x86_64_with_their_settings() -> None:
     }
 
 
+@pytest.mark.lambda_package
 def test_log_groups_belong_to_the_functions_and_expire_after_30_days() -> None:
     """Retention on both functions' log groups, each named after its function's real logical id, so
     each is the one log group its function's role may write."""
@@ -403,6 +414,7 @@ def test_log_groups_belong_to_the_functions_and_expire_after_30_days() -> None:
     )
 
 
+@pytest.mark.lambda_package
 def test_the_etl_alarms_on_errors_and_on_no_successful_run_in_26_hours() -> None:
     """Any error in an hour alarms; so do 26 hours without an invocation that did not fail."""
     function = [{"Name": "FunctionName", "Value": "tgpipe-prod-etl_daily"}]
@@ -451,6 +463,7 @@ def test_the_etl_alarms_on_errors_and_on_no_successful_run_in_26_hours() -> None
     assert silent["EvaluationPeriods"] * 3600 == 26 * 3600 <= 7 * 24 * 3600  # CloudWatch's longest window
 
 
+@pytest.mark.lambda_package
 def test_the_webhook_alarms_on_its_5xx_rate() -> None:
     """Average of 5XXError (the share of requests) above 5% in 2 of 3 five-minute periods."""
     alarm = props("WebhookServerErrorsAlarm")
@@ -482,6 +495,7 @@ def _matches(pattern: str, line: dict[str, Any]) -> bool:
     return line.get(match.group(1)) == match.group(2)
 
 
+@pytest.mark.lambda_package
 def test_quarantined_payloads_are_counted_from_the_webhook_s_own_log_line(tmp_path: Path) -> None:
     """The metric filter matches the JSON line the real webhook logs for a quarantined payload, and not
     the line of a stored update; an alarm fires on the first one in an hour."""
@@ -529,6 +543,7 @@ def test_quarantined_payloads_are_counted_from_the_webhook_s_own_log_line(tmp_pa
     }
 
 
+@pytest.mark.lambda_package
 def test_dead_letters_alarm_and_alarms_reach_the_optional_e_mail() -> None:
     """A message in the ETL's dead-letter queue alarms; AlarmEmail subscribes an address to the topic."""
     alarm = props("EtlDeadLettersAlarm")
@@ -555,6 +570,7 @@ def test_dead_letters_alarm_and_alarms_reach_the_optional_e_mail() -> None:
     assert props("AlarmTopic") == {"TopicName": "tgpipe-prod-alarms", "DisplayName": "tgpipe prod alarms"}
 
 
+@pytest.mark.lambda_package
 def test_the_stack_tells_dbt_and_telegram_where_things_are() -> None:
     """Outputs: lake URIs, Glue database, workgroup, results and marts locations, secret name, URL."""
     outputs = {k: v["Value"] for k, v in resolved("prod", "Outputs").items()}
@@ -634,6 +650,7 @@ def test_the_chat_id_parameter_accepts_what_the_webhook_accepts(value: str, acce
             parse_chat_ids(value)
 
 
+@pytest.mark.lambda_package
 def test_the_aws_sdk_for_pandas_managed_layer_can_replace_the_built_one() -> None:
     """ManagedLayerArn (make deploy ETL_LAYER_ARN=...) puts that layer on the ETL and skips building ours."""
     tpl = sam("prod")

@@ -180,6 +180,7 @@ def test_a_module_whose_library_was_removed_fails_the_build(tmp_path: Path) -> N
     )
 
 
+@pytest.mark.lambda_package
 def test_chalice_package_runs_offline_and_the_zip_carries_no_pyarrow(monkeypatch: pytest.MonkeyPatch) -> None:
     """Only AWS_DEFAULT_REGION set: the deployment zip is app.py, Chalice's runtime, etl/ and the pinned
     orjson wheel's files, small."""
@@ -206,6 +207,7 @@ def test_chalice_package_runs_offline_and_the_zip_carries_no_pyarrow(monkeypatch
     )
 
 
+@pytest.mark.lambda_package
 def test_packaging_twice_gives_the_same_zip() -> None:
     """Sorted entries, fixed dates, no bytecode: unchanged code never looks like a new deployment."""
     first = packaged("prod").deployment_zip.read_bytes()
@@ -213,6 +215,7 @@ def test_packaging_twice_gives_the_same_zip() -> None:
     assert again.deployment_zip.read_bytes() == first
 
 
+@pytest.mark.lambda_package
 def test_a_could_not_install_line_fails_packaging(monkeypatch: pytest.MonkeyPatch) -> None:
     """Chalice reports wheels it could not find and still exits 0; packaging must not go on."""
     fake = "print('Could not install dependencies:\\nnumpy==2.0\\nYou will have to build these yourself')"
@@ -225,6 +228,7 @@ def test_a_could_not_install_line_fails_packaging(monkeypatch: pytest.MonkeyPatc
     )
 
 
+@pytest.mark.lambda_package
 def test_packaging_refuses_a_python_other_than_the_runtime(monkeypatch: pytest.MonkeyPatch) -> None:
     """Chalice packages for the interpreter it runs on: anything but 3.12 is refused up front."""
     monkeypatch.setattr(package, "RUNTIME", (3, 11))
@@ -254,6 +258,7 @@ def _api_gateway_event(body: bytes, secret: str) -> dict[str, object]:
     }
 
 
+@pytest.mark.lambda_package
 def test_the_packaged_webhook_runs_with_only_what_lambda_provides(
     task_root: Path, lambda_runtime: Path, tmp_path: Path
 ) -> None:
@@ -289,6 +294,7 @@ print(json.dumps({{
     assert [p.read_bytes() for p in stored] == [body]
 
 
+@pytest.mark.lambda_package
 def test_the_packaged_etl_runs_with_the_layer(
     task_root: Path, layer_root: Path, lambda_runtime: Path, tmp_path: Path
 ) -> None:

@@ -73,6 +73,7 @@ def _listed(value: Any) -> list[str]:
     return value if isinstance(value, list) else [value]
 
 
+@pytest.mark.lambda_package
 def test_every_policy_passes_parliament() -> None:
     """parliament (community auditors included) finds nothing beyond the accepted, explained findings."""
     findings = set()
@@ -91,6 +92,7 @@ def test_parliament_flags_what_it_should() -> None:
     assert "RESOURCE_STAR" in issues
 
 
+@pytest.mark.lambda_package
 def test_no_policy_grants_star_actions_or_resources_beyond_logs() -> None:
     """No Allow has Action * or service:*, nor Resource *, unless it is only CloudWatch Logs actions."""
     offending = []
@@ -125,6 +127,7 @@ def _own_logs(function: str) -> dict[str, Any]:
     }
 
 
+@pytest.mark.lambda_package
 def test_the_webhook_may_only_put_raw_objects_read_its_secret_and_log() -> None:
     """The deployed webhook role: PutObject under raw/, GetParameter on its one secret, its own logs."""
     assert _resolved_role("prod", "ApiHandlerRole") == [
@@ -144,6 +147,7 @@ def test_the_webhook_may_only_put_raw_objects_read_its_secret_and_log() -> None:
     ]
 
 
+@pytest.mark.lambda_package
 def test_the_etl_may_read_raw_days_replace_enriched_days_park_failures_and_log() -> None:
     """The deployed ETL role: list the day prefixes, get raw days, put/delete enriched, its DLQ, its
     own logs."""
@@ -184,6 +188,7 @@ def test_the_etl_may_read_raw_days_replace_enriched_days_park_failures_and_log()
     ]
 
 
+@pytest.mark.lambda_package
 @pytest.mark.parametrize("stage", ["prod", "dev"])
 def test_each_function_gets_its_own_policy_file_translated(stage: str) -> None:
     """The .chalice policy files are the source: the stack's policies are them with bucket and account."""
@@ -318,6 +323,7 @@ def test_the_trusted_environments_are_the_stages_the_workflow_deploys() -> None:
     assert workflow["jobs"]["deploy"]["environment"] == "${{ inputs.stage || 'prod' }}"
 
 
+@pytest.mark.lambda_package
 @pytest.mark.parametrize("stage", ["prod", "dev"])
 def test_every_role_of_the_packaged_stack_carries_the_bootstrap_s_boundary(stage: str) -> None:
     """Chalice's roles, merged: each has PermissionsBoundary imported from bootstrap, which is the
@@ -340,6 +346,7 @@ def test_every_role_of_the_packaged_stack_carries_the_bootstrap_s_boundary(stage
     }
 
 
+@pytest.mark.lambda_package
 def test_a_role_without_the_boundary_is_refused() -> None:
     """The real packaged template with the boundary taken off one role fails the check, which packaging
     runs on every template it writes."""
@@ -354,6 +361,7 @@ def test_a_role_without_the_boundary_is_refused() -> None:
     )
 
 
+@pytest.mark.lambda_package
 def test_a_sam_function_creating_its_own_role_is_refused() -> None:
     """A function without Role would get a role SAM makes, without the boundary."""
     tpl = sam("prod")
@@ -458,6 +466,7 @@ def decision(doc: dict[str, Any], action: str, resource: str, request: dict[str,
     return "deny" if "Deny" in applying else "allow" if "Allow" in applying else "implicit deny"
 
 
+@pytest.mark.lambda_package
 @pytest.mark.parametrize("stage", ["prod", "dev"])
 def test_every_permission_a_function_role_has_is_inside_the_boundary(stage: str) -> None:
     """Each action on each resource the stack's role policies grant is allowed by the boundary too, so
