@@ -21,6 +21,7 @@ from etl.privacy.identity import person_hash
 from etl.storage import LocalStorage, S3Storage, Storage
 from tests.helpers import BUCKET
 from tests.privacy.conversation import (
+    ANA,
     ANA_ID,
     BOB_ADDS,
     BOB_REPLY,
@@ -28,10 +29,14 @@ from tests.privacy.conversation import (
     CARL_THANKS,
     CHAT,
     DELIVERIES,
+    T1,
     TRACES,
     Lake,
-    fill,
     at,
+    body,
+    deliver,
+    fill,
+    msg,
 )
 
 DATETIME = at(1791374400)  # 2026-10-07 12:00 UTC: when forget runs
@@ -135,7 +140,8 @@ def test_forget_removes_the_person_from_every_layer(lake: Lake) -> None:
     }
     salt = lake.raw.get(SALT_KEY)
     record_key = report.record_key
-    assert record_key is not None and record_key.startswith(ERASURES_PREFIX)
+    assert record_key is not None
+    assert record_key.startswith(ERASURES_PREFIX)
     assert after == {
         **{k: before[k] for k in kept},
         **rewritten,
@@ -221,7 +227,8 @@ def test_a_dry_run_says_what_would_go_and_changes_nothing(lake: Lake) -> None:
         "days: 2026-10-05, 2026-10-06",
         "quarantine: 1 body(ies) would be removed",
         f"versions: {11 if isinstance(lake.raw, S3Storage) else 10} stored raw version(s) would be deleted",
-        "enriched: 7 row(s) of the person; days would be rebuilt: 2026-10-05, 2026-10-06; days would be filtered: none",
+        "enriched: 7 row(s) of the person; days would be rebuilt: 2026-10-05, 2026-10-06; "
+        "days would be filtered: none",
     ]
     assert objects(lake.raw) == {**raw_before}
     assert objects(lake.enriched) == enriched_before
@@ -230,10 +237,6 @@ def test_a_dry_run_says_what_would_go_and_changes_nothing(lake: Lake) -> None:
 
 def test_forget_in_one_chat_leaves_the_other_chats(tmp_path: Path) -> None:
     """--chat-id: the person's updates in other chats are kept byte for byte."""
-    from tests.privacy.conversation import deliver, msg, ANA, T1, body  # noqa: PLC0415
-    from etl.config import IngestSettings, WebhookSettings  # noqa: PLC0415
-
-    del IngestSettings, WebhookSettings
     raw = LocalStorage(tmp_path / "raw")
     other = {**CHAT, "id": -1009999999999}
     deliver(raw, [(T1, {"update_id": 1, "message": msg(1, ANA, T1, text="no grupo")})])
