@@ -125,13 +125,27 @@ def _own_logs(function: str) -> dict[str, Any]:
 
 
 def test_the_webhook_may_only_put_raw_objects_read_its_secret_and_log() -> None:
-    """The deployed webhook role: PutObject under raw/, GetParameter on its one secret, its own logs."""
+    """The deployed webhook role: PutObject under raw/, list the opt-out markers and read the privacy
+    salt (the opt-out list, etl.privacy.optout), GetParameter on its one secret, its own logs."""
     assert _resolved_role("prod", "ApiHandlerRole") == [
         {
             "Sid": "WriteRawUpdates",
             "Effect": "Allow",
             "Action": "s3:PutObject",
             "Resource": f"arn:aws:s3:::{BUCKET}/raw/*",
+        },
+        {
+            "Sid": "ListOptOutMarkers",
+            "Effect": "Allow",
+            "Action": "s3:ListBucket",
+            "Resource": f"arn:aws:s3:::{BUCKET}",
+            "Condition": {"StringLike": {"s3:prefix": ["raw/_optout/*"]}},
+        },
+        {
+            "Sid": "ReadPrivacySalt",
+            "Effect": "Allow",
+            "Action": "s3:GetObject",
+            "Resource": f"arn:aws:s3:::{BUCKET}/raw/_privacy/salt",
         },
         {
             "Sid": "ReadWebhookSecret",
@@ -144,21 +158,23 @@ def test_the_webhook_may_only_put_raw_objects_read_its_secret_and_log() -> None:
 
 
 def test_the_etl_may_read_raw_days_replace_enriched_days_park_failures_and_log() -> None:
-    """The deployed ETL role: list the day prefixes, get raw days, put/delete enriched, its DLQ, its
-    own logs."""
+    """The deployed ETL role: list the day prefixes and the opt-out markers, get raw days and the
+    privacy salt, put/delete enriched, its DLQ, its own logs."""
     assert _resolved_role("prod", "EtlDailyRole") == [
         {
             "Sid": "ListRawAndEnrichedDays",
             "Effect": "Allow",
             "Action": "s3:ListBucket",
             "Resource": f"arn:aws:s3:::{BUCKET}",
-            "Condition": {"StringLike": {"s3:prefix": ["raw/context_date=*", "enriched/context_date=*"]}},
+            "Condition": {
+                "StringLike": {"s3:prefix": ["raw/context_date=*", "enriched/context_date=*", "raw/_optout/*"]}
+            },
         },
         {
             "Sid": "ReadRawUpdates",
             "Effect": "Allow",
             "Action": "s3:GetObject",
-            "Resource": f"arn:aws:s3:::{BUCKET}/raw/context_date=*",
+            "Resource": [f"arn:aws:s3:::{BUCKET}/raw/context_date=*", f"arn:aws:s3:::{BUCKET}/raw/_privacy/salt"],
         },
         {
             "Sid": "ReplaceEnrichedPartitions",
@@ -465,7 +481,7 @@ def test_every_permission_a_function_role_has_is_inside_the_boundary(stage: str)
         for resource in _listed(statement["Resource"])
     ]
     outside = [g for g in granted if decision(boundary["Properties"]["PolicyDocument"], *g) != "allow"]
-    assert (outside, len(granted)) == ([], 20)
+    assert (outside, len(granted)) == ([], 23)
 
 
 def test_the_boundary_caps_a_role_that_grants_itself_everything() -> None:
