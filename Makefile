@@ -107,7 +107,7 @@ deploy: package  ## package STAGE and deploy it as the stack tgpipe-STAGE (AWS c
 		--s3-bucket "$$bucket" --s3-prefix $(STACK) --capabilities CAPABILITY_IAM CAPABILITY_AUTO_EXPAND \
 		--no-fail-on-empty-changeset $(if $(CFN_ROLE_ARN),--role-arn $(CFN_ROLE_ARN)) \
 		--parameter-overrides Stage=$(STAGE) "TelegramChatId=$$TELEGRAM_CHAT_ID" $(if $(ALARM_EMAIL),AlarmEmail=$(ALARM_EMAIL)) \
-		$(if $(ETL_LAYER_ARN),ManagedLayerArn=$(ETL_LAYER_ARN))
+		$(if $(ETL_LAYER_ARN),ManagedLayerArn=$(ETL_LAYER_ARN)) $(RETENTION_PARAMETER)
 	$(STACK_PY) outputs --stage $(STAGE)
 
 athena: $(STAMP)  ## create the Athena source table, then dbt build on Athena for STAGE (unit tests run on DuckDB)
@@ -139,7 +139,11 @@ infra: $(STAMP)  ## `chalice deploy` path, step 1: the data stack tgpipe-STAGE-d
 	$(AWS) cloudformation deploy --stack-name $(STACK)-data --template-file build/data/$(STAGE)/packaged.yaml \
 		--capabilities CAPABILITY_AUTO_EXPAND --no-fail-on-empty-changeset \
 		--parameter-overrides Stage=$(STAGE) $(if $(ALARM_EMAIL),AlarmEmail=$(ALARM_EMAIL)) \
-		$(if $(ETL_LAYER_ARN),ManagedLayerArn=$(ETL_LAYER_ARN))
+		$(if $(ETL_LAYER_ARN),ManagedLayerArn=$(ETL_LAYER_ARN)) $(RETENTION_PARAMETER)
 
 chalice-project: $(STAMP)  ## `chalice deploy` path, step 2: build/chalice/STAGE for chalice deploy --project-dir
 	$(STACK_PY) chalice-project --stage $(STAGE) --out build/chalice/$(STAGE)
+
+# ---- privacy (README "Privacy"; etl.privacy): retention on the stack, forget on a stage ----
+# TGPIPE_RAW_RETENTION_DAYS=N at `make deploy` / `make infra`: the lake's lifecycle expires raw days after N days.
+RETENTION_PARAMETER = $(if $(TGPIPE_RAW_RETENTION_DAYS),RawRetentionDays=$(TGPIPE_RAW_RETENTION_DAYS))

@@ -503,3 +503,32 @@ def forget_command(user_id: int, chat_id: int | None, usernames: tuple[str, ...]
         click.echo("dry run: nothing was changed")
     elif report.enriched_days_rebuilt or report.enriched_days_filtered:
         click.echo(_rebuild_marts())
+
+
+@main.group()
+def retention() -> None:
+    """Retention limits: TGPIPE_RAW_RETENTION_DAYS and TGPIPE_TEXT_RETENTION_DAYS."""
+
+
+@retention.command("apply")
+@click.option("--today", "day", type=_DAY, default=None, help="The day to count from [default: today].")
+def retention_apply(day: datetime | None) -> None:
+    """Delete raw days older than TGPIPE_RAW_RETENTION_DAYS (every stored version; on S3 the bucket's
+    lifecycle rules do it too) and null the enriched text, caption and quote_text of days older than
+    TGPIPE_TEXT_RETENTION_DAYS (types, counts and rows kept). Days are days of receipt.
+
+    \b
+    Example:
+        TGPIPE_RAW_RETENTION_DAYS=365 TGPIPE_TEXT_RETENTION_DAYS=90 tgpipe retention apply
+    """
+    from .config import EtlSettings, PrivacySettings
+    from .privacy.retention import apply
+    from .storage import open_storage
+
+    settings, privacy = EtlSettings.from_env(), PrivacySettings.from_env()
+    today = day.date() if day is not None else datetime.now(settings.timezone).date()
+    report = apply(open_storage(settings.raw_uri), open_storage(settings.enriched_uri), privacy, today)
+    for line in report.lines(privacy):
+        click.echo(line)
+    if report.text_days:
+        click.echo(_rebuild_marts())

@@ -32,7 +32,7 @@ import tempfile
 from collections import Counter
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -262,9 +262,17 @@ def forget(
             if not dry_run:
                 raw.delete_version(version)
 
-    # 4. Enriched days.
+    # 4. Enriched days (a rebuilt day past the text retention limit loses its text again).
     if enriched is not None:
-        _forget_enriched(raw, enriched, user_id, chat_id, report, etl_settings or EtlSettings(), dry_run)
+        settings = etl_settings or EtlSettings()
+        _forget_enriched(raw, enriched, user_id, chat_id, report, settings, dry_run)
+        if privacy.text_retention_days is not None and not dry_run:
+            from .retention import null_text
+
+            cutoff = now().astimezone(settings.timezone).date() - timedelta(days=privacy.text_retention_days)
+            for day in report.enriched_days_rebuilt:
+                if day < cutoff.isoformat():
+                    null_text(enriched, day)
 
     # 6. The record.
     if not dry_run:

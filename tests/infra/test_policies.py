@@ -167,14 +167,19 @@ def test_the_etl_may_read_raw_days_replace_enriched_days_park_failures_and_log()
             "Action": "s3:ListBucket",
             "Resource": f"arn:aws:s3:::{BUCKET}",
             "Condition": {
-                "StringLike": {"s3:prefix": ["raw/context_date=*", "enriched/context_date=*", "raw/_optout/*"]}
+                "StringLike": {
+                    "s3:prefix": ["raw/context_date=*", "enriched/context_date=*", "raw/_optout/*"]
+                }
             },
         },
         {
             "Sid": "ReadRawUpdates",
             "Effect": "Allow",
             "Action": "s3:GetObject",
-            "Resource": [f"arn:aws:s3:::{BUCKET}/raw/context_date=*", f"arn:aws:s3:::{BUCKET}/raw/_privacy/salt"],
+            "Resource": [
+                f"arn:aws:s3:::{BUCKET}/raw/context_date=*",
+                f"arn:aws:s3:::{BUCKET}/raw/_privacy/salt",
+            ],
         },
         {
             "Sid": "ReplaceEnrichedPartitions",

@@ -4,22 +4,18 @@ copies of them in others' messages are scrubbed as documented; a rerun finds not
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import boto3
 import orjson
 import pyarrow as pa
 import pyarrow.parquet as pq
-import pytest
 
 from etl.config import PrivacySettings
 from etl.lake import ERASURES_PREFIX, SALT_KEY
 from etl.privacy.forget import ForgetReport, forget
 from etl.privacy.identity import person_hash
 from etl.storage import LocalStorage, S3Storage, Storage
-from tests.helpers import BUCKET
 from tests.privacy.conversation import (
     ANA,
     ANA_ID,
@@ -35,24 +31,10 @@ from tests.privacy.conversation import (
     at,
     body,
     deliver,
-    fill,
     msg,
 )
 
 DATETIME = at(1791374400)  # 2026-10-07 12:00 UTC: when forget runs
-
-
-@pytest.fixture(params=["local", "s3"])
-def lake(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Lake]:
-    """The conversation in a local lake, or in a versioned S3 bucket (moto)."""
-    if request.param == "local":
-        yield fill(LocalStorage(tmp_path / "raw"), LocalStorage(tmp_path / "enriched"))
-        return
-    request.getfixturevalue("aws")
-    s3 = boto3.client("s3")
-    s3.create_bucket(Bucket=BUCKET)
-    s3.put_bucket_versioning(Bucket=BUCKET, VersioningConfiguration={"Status": "Enabled"})
-    yield fill(S3Storage(BUCKET, "raw"), S3Storage(BUCKET, "enriched"))
 
 
 def objects(store: Storage, prefix: str = "") -> dict[str, bytes]:
