@@ -147,3 +147,14 @@ chalice-project: $(STAMP)  ## `chalice deploy` path, step 2: build/chalice/STAGE
 # ---- privacy (README "Privacy"; etl.privacy): retention on the stack, forget on a stage ----
 # TGPIPE_RAW_RETENTION_DAYS=N at `make deploy` / `make infra`: the lake's lifecycle expires raw days after N days.
 RETENTION_PARAMETER = $(if $(TGPIPE_RAW_RETENTION_DAYS),RawRetentionDays=$(TGPIPE_RAW_RETENTION_DAYS))
+
+.PHONY: forget
+comma := ,
+forget: $(STAMP)  ## erase a person from STAGE's lake with its forget function (USER_ID=..., CHAT_ID=, DRY_RUN=1)
+	@[[ "$(USER_ID)" =~ ^[0-9]+$$ ]] || { echo "USER_ID must be the person's numeric Telegram id: make forget STAGE=$(STAGE) USER_ID=123456789"; exit 2; }
+	@[[ -z "$(CHAT_ID)" || "$(CHAT_ID)" =~ ^-?[0-9]+$$ ]] || { echo "CHAT_ID must be a numeric chat id"; exit 2; }
+	@mkdir -p build
+	$(AWS) lambda invoke --function-name $(STACK)-forget --cli-binary-format raw-in-base64-out \
+		--cli-read-timeout 900 --payload '{"user_id": $(USER_ID)$(if $(CHAT_ID),$(comma) "chat_id": $(CHAT_ID))$(if $(DRY_RUN),$(comma) "dry_run": true)}' \
+		build/forget-$(STAGE).json >/dev/null && cat build/forget-$(STAGE).json && echo
+	@echo "Athena's marts are rebuilt by the next nightly marts run, or now with: make athena STAGE=$(STAGE)"

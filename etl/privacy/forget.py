@@ -26,11 +26,12 @@ With ``chat_id``, only that chat's updates are judged (and its enriched rows fil
 from __future__ import annotations
 
 import contextlib
+import logging
 import os
 import re
 import tempfile
 from collections import Counter
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
@@ -39,6 +40,7 @@ from typing import Any
 import orjson
 
 from ..config import EtlSettings, PrivacySettings
+from ..errors import TgpipeError
 from ..lake import (
     PRIVATE_PREFIXES,
     QUARANTINE_PREFIX,
@@ -51,7 +53,7 @@ from .identity import lake_salt, person_hash
 from .records import write_record
 from .scrub import KEEP, REMOVE, Person, judge
 
-__all__ = ["ForgetReport", "forget"]
+__all__ = ["ForgetEventError", "ForgetReport", "forget", "forget_event"]
 
 RAW_DAYS_PREFIX = "context_date="
 # The enriched columns that hold a user id, per table.
@@ -370,3 +372,56 @@ def _filter_day(enriched: Storage, day: str, user_id: int, chat_id: int | None) 
             path = Path(tmp) / "part.parquet"
             pq.write_table(table.filter(pc.invert(mask)), os.fspath(path), compression="zstd")
             enriched.put_file(key, path)
+
+
+class ForgetEventError(TgpipeError, ValueError):
+    """The forget function's event does not say whom to forget; the message names the field."""
+
+
+def _int_of(event: Mapping[str, Any], name: str, *, required: bool) -> int | None:
+    value = event.get(name)
+    if value is None and not required:
+        return None
+    if type(value) is str and value.lstrip("-").isdigit():
+        value = int(value)
+    if type(value) is not int:
+        raise ForgetEventError(f"the event's {name} must be an integer (a Telegram id)")
+    return value
+
+
+def forget_event(event: Mapping[str, Any], env: Mapping[str, str] | None = None) -> dict[str, Any]:
+    """The forget function's work: ``{"user_id": ..., "chat_id"?: ..., "dry_run"?: bool}`` -> the
+    counts and lines of :class:`ForgetReport` (never content), the lake from TGPIPE_RAW_URI and
+    TGPIPE_ENRICHED_URI; logged as one line of counts (no id: the record names the person)."""
+    from ..logs import get_logger, log_event
+    from ..storage import open_storage
+
+    user_id = _int_of(event, "user_id", required=True)
+    assert user_id is not None
+    chat_id = _int_of(event, "chat_id", required=False)
+    dry_run = event.get("dry_run", False) is True
+    settings, privacy = EtlSettings.from_env(env), PrivacySettings.from_env(env)
+    report = forget(
+        open_storage(settings.raw_uri),
+        open_storage(settings.enriched_uri),
+        user_id,
+        chat_id=chat_id,
+        dry_run=dry_run,
+        etl_settings=settings,
+        privacy=privacy,
+    )
+    result = {
+        "dry_run": dry_run,
+        "record": report.record_key,
+        "counts": report.counts(),
+        "lines": report.lines(),
+    }
+    log_event(
+        get_logger("forget"),
+        logging.INFO,
+        "forget",
+        dry_run=dry_run,
+        record=report.record_key,
+        **report.counts(),
+    )
+    return result

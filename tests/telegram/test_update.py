@@ -20,8 +20,12 @@ EXPECTED = {
     "message_command": Update(900000002, "message", GROUP, sender_id=BOB),
     "message_forwarded": Update(900000008, "message", GROUP, sender_id=BOB),
     "message_left_member": Update(900000006, "message", GROUP, sender_id=ANA),
-    "message_migrate_from": Update(900000018, "message", -1001234567891, migrate_from_chat_id=OLD_GROUP, sender_id=ANA),
-    "message_migrate_to": Update(900000017, "message", OLD_GROUP, migrate_to_chat_id=-1001234567891, sender_id=ANA),
+    "message_migrate_from": Update(
+        900000018, "message", -1001234567891, migrate_from_chat_id=OLD_GROUP, sender_id=ANA
+    ),
+    "message_migrate_to": Update(
+        900000017, "message", OLD_GROUP, migrate_to_chat_id=-1001234567891, sender_id=ANA
+    ),
     "message_new_members": Update(900000005, "message", GROUP, sender_id=BOB),
     "message_other_chat": Update(900000021, "message", -1005555555555, sender_id=BOB),
     "message_photo": Update(900000003, "message", GROUP, sender_id=ANA),
