@@ -446,7 +446,9 @@ def test_the_boundary_allows_only_what_the_functions_need_on_tgpipe_names() -> N
     boundary = template.resolve(bootstrap, bootstrap["Resources"]["PermissionsBoundary"], _github())
     assert boundary["Properties"] == {
         "ManagedPolicyName": f"tgpipe-permissions-boundary-{REGION}",
-        "Description": "Ceiling of the roles of the tgpipe-<stage> stacks (webhook, ETL and forget functions)",
+        "Description": (
+            "Ceiling of the roles of the tgpipe-<stage> stacks (webhook, ETL and forget functions)"
+        ),
         "PolicyDocument": {
             "Version": "2012-10-17",
             "Statement": [
