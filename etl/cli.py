@@ -450,14 +450,15 @@ def _rebuild_marts() -> str:
         )
     project = dbt_project("tgpipe forget")
     dbt = Path(sys.executable).with_name("dbt")
-    cmd = [str(dbt), "run", "--project-dir", str(project), "--profiles-dir", str(project), "--quiet"]
+    cmd = [str(dbt), "build", "--project-dir", str(project), "--profiles-dir", str(project), "--quiet"]
+    cmd += ["--exclude-resource-type", "test", "--exclude-resource-type", "unit_test"]  # seeds, models
     done = subprocess.run(cmd, env=child_environment({}), capture_output=True, text=True, check=False)  # noqa: S603
     if done.returncode != 0:
         raise click.ClickException(
-            f"the raw and enriched layers are erased, but dbt run of the marts in {db} failed "
-            f"(exit {done.returncode}): run `cd dbt_project && dbt run` and look at its output"
+            f"the raw and enriched layers are erased, but dbt build of the marts in {db} failed "
+            f"(exit {done.returncode}): run `cd dbt_project && dbt build` and look at its output"
         )
-    return f"marts: rebuilt with dbt run in {db}"
+    return f"marts: rebuilt with dbt build (models and seeds) in {db}"
 
 
 @main.command("forget")

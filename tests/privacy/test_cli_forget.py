@@ -52,7 +52,7 @@ def test_forget_rebuilds_the_marts_and_a_rerun_finds_nothing(tmp_path: Path) -> 
     THEN it prints each layer's counts and days, rebuilds the marts, and no mart row holds her."""
     fill(LocalStorage(tmp_path / "raw"), LocalStorage(tmp_path / "enriched"))
     env = {**{k: v for k, v in os.environ.items() if not k.startswith(("TGPIPE_", "DBT_"))}, **_env(tmp_path)}
-    dbt = [str(BIN / "dbt"), "run", "--project-dir", str(DBT_PROJECT), "--profiles-dir", str(DBT_PROJECT)]
+    dbt = [str(BIN / "dbt"), "build", "--project-dir", str(DBT_PROJECT), "--profiles-dir", str(DBT_PROJECT)]
     built = subprocess.run(
         [*dbt, "--quiet"], env=env, cwd=tmp_path, capture_output=True, text=True, check=False
     )
@@ -74,7 +74,7 @@ def test_forget_rebuilds_the_marts_and_a_rerun_finds_nothing(tmp_path: Path) -> 
         "versions: 10 stored raw version(s) deleted",
         "enriched: 7 row(s) of the person; days rebuilt: 2026-10-05, 2026-10-06; days filtered: none",
         f"erasure record: _erasures/{record.name}",
-        f"marts: rebuilt with dbt run in {db}",
+        f"marts: rebuilt with dbt build (models and seeds) in {db}",
     ]
     assert _traces(_mart_values(db)) == []
 
