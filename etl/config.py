@@ -273,11 +273,15 @@ class PrivacySettings:
     salt: str | None = field(default=None, repr=False)
     raw_retention_days: int | None = None
     text_retention_days: int | None = None
+    # TGPIPE_PSEUDONYMISE=1: the enriched layer and marts carry keyed hashes of user ids, no names
+    # (etl.privacy.pseudonym); the key (a secret) from TGPIPE_PSEUDONYMISE_KEY or its SSM parameter.
+    pseudonymise_key: str | None = field(default=None, repr=False)
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> PrivacySettings:
-        """Read TGPIPE_PRIVACY_SALT or TGPIPE_PRIVACY_SALT_PARAM, TGPIPE_RAW_RETENTION_DAYS and
-        TGPIPE_TEXT_RETENTION_DAYS (all optional; no retention setting: kept until forgotten)."""
+        """Read TGPIPE_PRIVACY_SALT or TGPIPE_PRIVACY_SALT_PARAM, TGPIPE_RAW_RETENTION_DAYS,
+        TGPIPE_TEXT_RETENTION_DAYS (all optional; no retention setting: kept until forgotten) and
+        TGPIPE_PSEUDONYMISE with TGPIPE_PSEUDONYMISE_KEY or TGPIPE_PSEUDONYMISE_KEY_PARAM."""
         env = os.environ if env is None else env
         salt = env.get("TGPIPE_PRIVACY_SALT", "") or None
         if salt is None and (parameter := env.get("TGPIPE_PRIVACY_SALT_PARAM", "").strip()):
@@ -292,4 +296,28 @@ class PrivacySettings:
             salt=salt,
             raw_retention_days=days["TGPIPE_RAW_RETENTION_DAYS"],
             text_retention_days=days["TGPIPE_TEXT_RETENTION_DAYS"],
+            pseudonymise_key=_pseudonymise_key(env),
         )
+
+
+def _pseudonymise_key(env: Mapping[str, str]) -> str | None:
+    """The key when TGPIPE_PSEUDONYMISE is 1 (None when it is unset or 0)."""
+    flag = env.get("TGPIPE_PSEUDONYMISE", "").strip()
+    if flag in ("", "0"):
+        return None
+    if flag != "1":
+        raise ConfigError(f"TGPIPE_PSEUDONYMISE must be 1 or 0, got {flag!r}")
+    key = env.get("TGPIPE_PSEUDONYMISE_KEY", "")
+    if not key and (parameter := env.get("TGPIPE_PSEUDONYMISE_KEY_PARAM", "").strip()):
+        from .secrets import SecretError, parameter_value
+
+        try:
+            key = parameter_value(parameter)
+        except SecretError as exc:
+            raise ConfigError(f"TGPIPE_PSEUDONYMISE_KEY_PARAM: {exc}") from None
+    if len(key) < 16:
+        raise ConfigError(
+            "TGPIPE_PSEUDONYMISE=1 needs TGPIPE_PSEUDONYMISE_KEY (or TGPIPE_PSEUDONYMISE_KEY_PARAM): "
+            "a random secret of at least 16 characters"
+        )
+    return key

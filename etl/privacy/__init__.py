@@ -1,6 +1,6 @@
 """Privacy by design (issue 14): erase a person on request (:mod:`.forget`), members' opt-out from
-the chat (:mod:`.optout`), retention limits (:mod:`.retention`); ids in the lake's own records are
-salted hashes (:mod:`.identity`)."""
+the chat (:mod:`.optout`), retention limits (:mod:`.retention`), pseudonymised enriched layer and marts
+(:mod:`.pseudonym`); ids in the lake's own records are salted hashes (:mod:`.identity`)."""
 
 from .identity import Hasher, lake_salt, person_hash
 from .optout import OptOutList, opted_out, optout_command

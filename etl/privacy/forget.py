@@ -267,7 +267,12 @@ def forget(
     # 4. Enriched days (a rebuilt day past the text retention limit loses its text again).
     if enriched is not None:
         settings = etl_settings or EtlSettings()
-        _forget_enriched(raw, enriched, user_id, chat_id, report, settings, dry_run)
+        enriched_id = user_id
+        if privacy.pseudonymise_key is not None:  # the enriched layer holds their pseudonym
+            from .pseudonym import pseudonym
+
+            enriched_id = pseudonym(privacy.pseudonymise_key.encode(), user_id)
+        _forget_enriched(raw, enriched, enriched_id, chat_id, report, settings, dry_run, privacy)
         if privacy.text_retention_days is not None and not dry_run:
             from .retention import null_text
 
@@ -315,6 +320,7 @@ def _forget_enriched(
     report: ForgetReport,
     settings: EtlSettings,
     dry_run: bool,
+    privacy: PrivacySettings,
 ) -> None:
     import pyarrow.compute as pc
 
@@ -336,7 +342,7 @@ def _forget_enriched(
     report.enriched_days_rebuilt, report.enriched_days_filtered = rebuild, filtered
     if dry_run:
         return
-    job = EtlJob(raw=raw, enriched=enriched, settings=settings)
+    job = EtlJob(raw=raw, enriched=enriched, settings=settings, privacy=privacy)
     for day in rebuild:
         job.run_day(date.fromisoformat(day))
     for day in filtered:

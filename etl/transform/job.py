@@ -50,6 +50,7 @@ from .schema import COMPRESSION, MESSAGES, ROW_GROUP_ROWS, TABLES, Table
 
 if TYPE_CHECKING:
     from ..privacy.exclude import Exclusion
+    from ..privacy.pseudonym import Pseudonymiser
 
 __all__ = ["TEMP_PREFIX", "BadObjects", "DaySummary", "EtlJob", "clear_leftovers"]
 
@@ -235,12 +236,18 @@ class EtlJob:
         from ..privacy.exclude import exclusion_of
 
         exclusion = exclusion_of(self.raw, self.privacy)
+        if self.privacy.pseudonymise_key is not None:
+            from ..privacy.pseudonym import Pseudonymiser
+
+            pseudonymiser: Pseudonymiser | None = Pseudonymiser(self.privacy.pseudonymise_key.encode())
+        else:
+            pseudonymiser = None
         clear_leftovers()
         with tempfile.TemporaryDirectory(prefix=TEMP_PREFIX) as tmp:
             files = {
                 t.name: _TableFile(t, Path(tmp) / f"{t.name}.parquet", self.row_group_rows) for t in TABLES
             }
-            self._write(self._chunks(keys), files, summary, exclusion)
+            self._write(self._chunks(keys), files, summary, exclusion, pseudonymiser)
             # A day with rows gives every table a partition (an empty one where it has none), so each
             # table of the lake can be read as soon as one day is; a day without rows gives none.
             any_rows = any(written.rows for written in files.values())
@@ -285,6 +292,7 @@ class EtlJob:
         files: dict[str, _TableFile],
         summary: DaySummary,
         exclusion: Exclusion | None = None,
+        pseudonymiser: Pseudonymiser | None = None,
     ) -> None:
         """Write the chunks' rows to each table's file, one row group per ``row_group_rows`` rows,
         dropping updates already written; count everything in ``summary``."""
@@ -302,6 +310,8 @@ class EtlJob:
                 repeated = _repeated(chunk.update_ids, seen)
                 summary.duplicates += len(repeated)
                 batches = chunk.batches if exclusion is None else exclusion.filter(chunk.batches)
+                if pseudonymiser is not None:  # after the exclusion, which reads the real ids
+                    batches = pseudonymiser.filter(batches)
                 for name, batch in batches.items():
                     files[name].add(_without(batch, repeated))
             for written in files.values():
