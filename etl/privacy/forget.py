@@ -219,14 +219,15 @@ def forget(
     for key in sorted(candidates, key=lambda k: (len(k), k)):
         body = candidates[key]
         try:
-            update = read_update(decode(body))
+            data = decode(body)
+            update = read_update(data)
         except MalformedUpdate:
             if match.token.search(body):  # an unreadable object holding the id: removed whole
                 removed.append(key)
             continue
         if chat_id is not None and update.chat_id != chat_id:
             continue
-        verdict = judge(orjson.loads(body), person)
+        verdict = judge(data, person)
         if verdict.action == REMOVE:
             removed.append(key)
         elif verdict.action != KEEP and verdict.update is not None:
