@@ -114,7 +114,7 @@ deploy: package  ## package STAGE and deploy it as the stack tgpipe-STAGE (AWS c
 		--s3-bucket "$$bucket" --s3-prefix $(STACK) --capabilities CAPABILITY_IAM CAPABILITY_AUTO_EXPAND \
 		--no-fail-on-empty-changeset $(if $(CFN_ROLE_ARN),--role-arn $(CFN_ROLE_ARN)) \
 		--parameter-overrides Stage=$(STAGE) "TelegramChatId=$$TELEGRAM_CHAT_ID" $(if $(ALARM_EMAIL),AlarmEmail=$(ALARM_EMAIL)) \
-		$(if $(ETL_LAYER_ARN),ManagedLayerArn=$(ETL_LAYER_ARN))
+		$(if $(ETL_LAYER_ARN),ManagedLayerArn=$(ETL_LAYER_ARN)) $(RETENTION_PARAMETER)
 	$(STACK_PY) outputs --stage $(STAGE)
 
 athena: $(STAMP)  ## create the Athena source table, then dbt build on Athena for STAGE (unit tests run on DuckDB)
@@ -146,7 +146,7 @@ infra: $(STAMP)  ## `chalice deploy` path, step 1: the data stack tgpipe-STAGE-d
 	$(AWS) cloudformation deploy --stack-name $(STACK)-data --template-file build/data/$(STAGE)/packaged.yaml \
 		--capabilities CAPABILITY_AUTO_EXPAND --no-fail-on-empty-changeset \
 		--parameter-overrides Stage=$(STAGE) $(if $(ALARM_EMAIL),AlarmEmail=$(ALARM_EMAIL)) \
-		$(if $(ETL_LAYER_ARN),ManagedLayerArn=$(ETL_LAYER_ARN))
+		$(if $(ETL_LAYER_ARN),ManagedLayerArn=$(ETL_LAYER_ARN)) $(RETENTION_PARAMETER)
 
 chalice-project: $(STAMP)  ## `chalice deploy` path, step 2: build/chalice/STAGE for chalice deploy --project-dir
 	$(STACK_PY) chalice-project --stage $(STAGE) --out build/chalice/$(STAGE)
@@ -192,3 +192,18 @@ lock: $(STAMP)  ## refresh requirements/dev.txt after editing pyproject.toml (UP
 # What the Python 3.11 CI job runs besides `make demo`: every test but those that package for Lambda.
 test-portable: $(STAMP) chromium  ## the tests that do not package for Lambda (any Python >= 3.11)
 	$(BIN)/pytest -m "not lambda_package"
+
+# ---- privacy (README "Privacy"; etl.privacy): retention on the stack, forget on a stage ----
+# TGPIPE_RAW_RETENTION_DAYS=N at `make deploy` / `make infra`: the lake's lifecycle expires raw days after N days.
+RETENTION_PARAMETER = $(if $(TGPIPE_RAW_RETENTION_DAYS),RawRetentionDays=$(TGPIPE_RAW_RETENTION_DAYS))
+
+.PHONY: forget
+comma := ,
+forget: $(STAMP)  ## erase a person from STAGE's lake with its forget function (USER_ID=..., CHAT_ID=, DRY_RUN=1)
+	@[[ "$(USER_ID)" =~ ^[0-9]+$$ ]] || { echo "USER_ID must be the person's numeric Telegram id: make forget STAGE=$(STAGE) USER_ID=123456789"; exit 2; }
+	@[[ -z "$(CHAT_ID)" || "$(CHAT_ID)" =~ ^-?[0-9]+$$ ]] || { echo "CHAT_ID must be a numeric chat id"; exit 2; }
+	@mkdir -p build
+	$(AWS) lambda invoke --function-name $(STACK)-forget --cli-binary-format raw-in-base64-out \
+		--cli-read-timeout 900 --payload '{"user_id": $(USER_ID)$(if $(CHAT_ID),$(comma) "chat_id": $(CHAT_ID))$(if $(DRY_RUN),$(comma) "dry_run": true)}' \
+		build/forget-$(STAGE).json >/dev/null && cat build/forget-$(STAGE).json && echo
+	@echo "Athena's marts are rebuilt by the next nightly marts run, or now with: make athena STAGE=$(STAGE)"

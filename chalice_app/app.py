@@ -1,4 +1,5 @@
-"""tgpipe on AWS Lambda: the Telegram webhook (API Gateway route) and the daily ETL (EventBridge).
+"""tgpipe on AWS Lambda: the Telegram webhook (API Gateway route), the daily ETL (EventBridge) and
+`forget` (invoked on request: `make forget`).
 
 A table of contents: each handler reads the request or event and calls into the `etl` package.
 """
@@ -120,3 +121,13 @@ def etl_daily(event: CloudWatchEvent) -> dict[str, Any]:
     """D-1 (the day before the event's time, in TGPIPE_TIMEZONE) -> its enriched Parquet partition.
     Bad objects make the invocation fail after the good rows are written, so an alarm fires."""
     return get_etl().run_scheduled(event.time)
+
+
+@app.lambda_function(name="forget")
+def forget(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    """Erase one person from the lake: ``{"user_id": 123, "chat_id": -100..., "dry_run": false}`` (see
+    etl.privacy.forget); returns counts per layer, never content. The next nightly marts run (`make
+    athena`) rebuilds Athena's marts. Only this function imports pyarrow besides the ETL."""
+    from etl.privacy.forget import forget_event
+
+    return forget_event(event)

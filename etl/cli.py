@@ -244,7 +244,7 @@ def import_export_command(
     """
     from tqdm import tqdm
 
-    from .config import parse_timezone, raw_uri_from_env, timezone_from_env
+    from .config import PrivacySettings, parse_timezone, raw_uri_from_env, timezone_from_env
     from .ingest.history.importer import import_export
     from .ingest.history.reader import progress_total
     from .storage import open_storage
@@ -265,6 +265,7 @@ def import_export_command(
             export_timezone=local_zone,
             progress=advance,
             workers=workers,
+            privacy=PrivacySettings.from_env(),
         )
     if summary.local_times:
         click.echo(
@@ -429,3 +430,106 @@ def backfill_command(start: datetime, end: datetime) -> None:
 
 def _day_label(day: date | None) -> str | None:
     return day.isoformat() if day is not None else None
+
+
+# --- privacy (etl.privacy, issue 14): forget a person, retention --------------------------------
+
+
+def _rebuild_marts() -> str:
+    """Rebuild the DuckDB marts with dbt when TGPIPE_DUCKDB_PATH exists; else say what to run."""
+    import subprocess
+
+    from .checkout import dbt_project
+    from .config import child_environment
+
+    db = Path(duckdb_path_from_env())
+    if not db.exists():
+        return (
+            f"marts: no DuckDB file at {db}; rebuild them where they are kept "
+            "(`cd dbt_project && dbt build`, or on AWS the next nightly marts run / `make athena`)"
+        )
+    project = dbt_project("tgpipe forget")
+    dbt = Path(sys.executable).with_name("dbt")
+    cmd = [str(dbt), "build", "--project-dir", str(project), "--profiles-dir", str(project), "--quiet"]
+    cmd += ["--exclude-resource-type", "test", "--exclude-resource-type", "unit_test"]  # seeds, models
+    done = subprocess.run(cmd, env=child_environment({}), capture_output=True, text=True, check=False)  # noqa: S603
+    if done.returncode != 0:
+        raise click.ClickException(
+            f"the raw and enriched layers are erased, but dbt build of the marts in {db} failed "
+            f"(exit {done.returncode}): run `cd dbt_project && dbt build` and look at its output"
+        )
+    return f"marts: rebuilt with dbt build (models and seeds) in {db}"
+
+
+@main.command("forget")
+@click.option("--user-id", required=True, type=int, help="The person's Telegram user id.")
+@click.option("--chat-id", type=int, default=None, help="Only this chat [default: every chat of the lake].")
+@click.option(
+    "--username",
+    "usernames",
+    multiple=True,
+    metavar="NAME",
+    help="A @username of theirs to scrub from others' texts (those the lake shows are found); repeatable.",
+)
+@click.option("--dry-run", is_flag=True, help="Say what would be removed; change nothing.")
+def forget_command(user_id: int, chat_id: int | None, usernames: tuple[str, ...], dry_run: bool) -> None:
+    """Erase one person from every layer: raw updates (every stored version), quarantined bodies,
+    enriched rows (days rebuilt) and the DuckDB marts; others' messages are kept without the
+    person's data. Prints counts and days per layer, never content; appends an erasure record
+    (a salted hash of the id, the time, the counts) that later imports honour.
+
+    \b
+    Example:
+        tgpipe forget --user-id 111111111 --dry-run
+        tgpipe forget --user-id 111111111
+    """
+    from .config import EtlSettings, PrivacySettings
+    from .privacy.forget import forget
+    from .storage import open_storage
+
+    settings, privacy = EtlSettings.from_env(), PrivacySettings.from_env()
+    report = forget(
+        open_storage(settings.raw_uri),
+        open_storage(settings.enriched_uri),
+        user_id,
+        chat_id=chat_id,
+        usernames=usernames,
+        dry_run=dry_run,
+        etl_settings=settings,
+        privacy=privacy,
+    )
+    for line in report.lines():
+        click.echo(line)
+    if dry_run:
+        click.echo("dry run: nothing was changed")
+    elif report.enriched_days_rebuilt or report.enriched_days_filtered:
+        click.echo(_rebuild_marts())
+
+
+@main.group()
+def retention() -> None:
+    """Retention limits: TGPIPE_RAW_RETENTION_DAYS and TGPIPE_TEXT_RETENTION_DAYS."""
+
+
+@retention.command("apply")
+@click.option("--today", "day", type=_DAY, default=None, help="The day to count from [default: today].")
+def retention_apply(day: datetime | None) -> None:
+    """Delete raw days older than TGPIPE_RAW_RETENTION_DAYS (every stored version; on S3 the bucket's
+    lifecycle rules do it too) and null the enriched text, caption and quote_text of days older than
+    TGPIPE_TEXT_RETENTION_DAYS (types, counts and rows kept). Days are days of receipt.
+
+    \b
+    Example:
+        TGPIPE_RAW_RETENTION_DAYS=365 TGPIPE_TEXT_RETENTION_DAYS=90 tgpipe retention apply
+    """
+    from .config import EtlSettings, PrivacySettings
+    from .privacy.retention import apply
+    from .storage import open_storage
+
+    settings, privacy = EtlSettings.from_env(), PrivacySettings.from_env()
+    today = day.date() if day is not None else datetime.now(settings.timezone).date()
+    report = apply(open_storage(settings.raw_uri), open_storage(settings.enriched_uri), privacy, today)
+    for line in report.lines(privacy):
+        click.echo(line)
+    if report.text_days:
+        click.echo(_rebuild_marts())

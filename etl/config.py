@@ -25,6 +25,7 @@ __all__ = [
     "ConfigError",
     "EtlSettings",
     "IngestSettings",
+    "PrivacySettings",
     "WebhookSettings",
     "child_environment",
     "duckdb_path_from_env",
@@ -246,3 +247,77 @@ def child_environment(settings: Mapping[str, str]) -> dict[str, str]:
     """This process's environment with ``settings`` on top: what a command started by tgpipe
     (`chalice local`, `dbt`, another `tgpipe`) is given, so it reads the same configuration."""
     return {**os.environ, **settings}
+
+
+# ---- privacy (etl.privacy, issue 14): the salt of hashed ids, retention ---------------------------
+
+
+def _salt_from_parameter(name: str) -> str:
+    """The salt kept in SSM Parameter Store (a SecureString), named by TGPIPE_PRIVACY_SALT_PARAM."""
+    from .secrets import SecretError, parameter_value
+
+    try:
+        return parameter_value(name)
+    except SecretError as exc:
+        raise ConfigError(f"TGPIPE_PRIVACY_SALT_PARAM: {exc}") from None
+
+
+@dataclass(frozen=True)
+class PrivacySettings:
+    """How ids are hashed in the lake's privacy records (opt-outs, erasures) and how long data is kept.
+
+    ``salt`` (a secret: never in a repr) comes from TGPIPE_PRIVACY_SALT, else the SSM parameter
+    TGPIPE_PRIVACY_SALT_PARAM names; None means the salt stored once in the raw lake
+    (``_privacy/salt``, see :mod:`etl.privacy.identity`)."""
+
+    salt: str | None = field(default=None, repr=False)
+    raw_retention_days: int | None = None
+    text_retention_days: int | None = None
+    # TGPIPE_PSEUDONYMISE=1: the enriched layer and marts carry keyed hashes of user ids, no names
+    # (etl.privacy.pseudonym); the key (a secret) from TGPIPE_PSEUDONYMISE_KEY or its SSM parameter.
+    pseudonymise_key: str | None = field(default=None, repr=False)
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None) -> PrivacySettings:
+        """Read TGPIPE_PRIVACY_SALT or TGPIPE_PRIVACY_SALT_PARAM, TGPIPE_RAW_RETENTION_DAYS,
+        TGPIPE_TEXT_RETENTION_DAYS (all optional; no retention setting: kept until forgotten) and
+        TGPIPE_PSEUDONYMISE with TGPIPE_PSEUDONYMISE_KEY or TGPIPE_PSEUDONYMISE_KEY_PARAM."""
+        env = os.environ if env is None else env
+        salt = env.get("TGPIPE_PRIVACY_SALT", "") or None
+        if salt is None and (parameter := env.get("TGPIPE_PRIVACY_SALT_PARAM", "").strip()):
+            salt = _salt_from_parameter(parameter)
+        if salt is not None and len(salt) < 16:
+            raise ConfigError("TGPIPE_PRIVACY_SALT must be at least 16 characters (a random secret)")
+        days = {
+            name: _int_setting(env, name, 0, 1, 36_500) or None
+            for name in ("TGPIPE_RAW_RETENTION_DAYS", "TGPIPE_TEXT_RETENTION_DAYS")
+        }
+        return cls(
+            salt=salt,
+            raw_retention_days=days["TGPIPE_RAW_RETENTION_DAYS"],
+            text_retention_days=days["TGPIPE_TEXT_RETENTION_DAYS"],
+            pseudonymise_key=_pseudonymise_key(env),
+        )
+
+
+def _pseudonymise_key(env: Mapping[str, str]) -> str | None:
+    """The key when TGPIPE_PSEUDONYMISE is 1 (None when it is unset or 0)."""
+    flag = env.get("TGPIPE_PSEUDONYMISE", "").strip()
+    if flag in ("", "0"):
+        return None
+    if flag != "1":
+        raise ConfigError(f"TGPIPE_PSEUDONYMISE must be 1 or 0, got {flag!r}")
+    key = env.get("TGPIPE_PSEUDONYMISE_KEY", "")
+    if not key and (parameter := env.get("TGPIPE_PSEUDONYMISE_KEY_PARAM", "").strip()):
+        from .secrets import SecretError, parameter_value
+
+        try:
+            key = parameter_value(parameter)
+        except SecretError as exc:
+            raise ConfigError(f"TGPIPE_PSEUDONYMISE_KEY_PARAM: {exc}") from None
+    if len(key) < 16:
+        raise ConfigError(
+            "TGPIPE_PSEUDONYMISE=1 needs TGPIPE_PSEUDONYMISE_KEY (or TGPIPE_PSEUDONYMISE_KEY_PARAM): "
+            "a random secret of at least 16 characters"
+        )
+    return key

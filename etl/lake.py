@@ -4,6 +4,9 @@ Raw lake (``TGPIPE_RAW_URI``), written by the webhook, ``tgpipe poll`` and the h
 
     context_date=2026-10-05/101.json          one update, the exact bytes Telegram sent
     _quarantine/2026-10-05/<sha256>.bin       a delivery that is not an update, kept byte-exact
+    _privacy/salt                             the lake's salt for hashing user ids (etl.privacy)
+    _optout/<hash>/<update_id>.optout         a stored /optout (``.optin``: /optin) of a member
+    _erasures/<time>-<hash>-<nonce>.json      what one `tgpipe forget` removed: counts, no name
 
 Enriched lake (``TGPIPE_ENRICHED_URI``), written by the daily ETL, one folder per table::
 
@@ -23,12 +26,18 @@ from datetime import date, timedelta
 from typing import Final
 
 __all__ = [
+    "ERASURES_PREFIX",
     "IMPORTED_UPDATE_ID_FLOOR",
+    "OPTOUT_PREFIX",
     "PART_NAME",
+    "PRIVATE_PREFIXES",
     "QUARANTINE_PREFIX",
+    "SALT_KEY",
     "days_between",
     "enriched_part_key",
     "enriched_partition",
+    "erasure_key",
+    "optout_key",
     "partition_prefix",
     "quarantine_key",
     "raw_key",
@@ -79,3 +88,24 @@ def update_id_of_key(key: str) -> int | None:
 def days_between(start: date, end: date) -> list[date]:
     """Every day from ``start`` to ``end``, both included."""
     return [start + timedelta(days=n) for n in range((end - start).days + 1)]
+
+
+# ---- privacy (etl.privacy, issue 14): the lake's own records, never read as updates -------------
+
+SALT_KEY: Final = "_privacy/salt"
+OPTOUT_PREFIX: Final = "_optout/"
+ERASURES_PREFIX: Final = "_erasures/"
+# Prefixes of the raw lake that hold the pipeline's records rather than deliveries.
+PRIVATE_PREFIXES: Final = ("_privacy/", OPTOUT_PREFIX, ERASURES_PREFIX)
+
+
+def optout_key(person: str, update_id: int, command: str) -> str:
+    """``_optout/<hash>/<update_id>.optout`` (or ``.optin``): one stored command of a member; the one
+    with the largest update id is the member's current choice."""
+    return f"{OPTOUT_PREFIX}{person}/{update_id:020d}.{command}"
+
+
+def erasure_key(stamp: str, person: str, nonce: str) -> str:
+    """``_erasures/20261005T101500123456Z-<hash prefix>-<nonce>.json``: one erasure record (the nonce
+    keeps two runs of the same microsecond apart: records are only ever added)."""
+    return f"{ERASURES_PREFIX}{stamp}-{person[:16]}-{nonce}.json"

@@ -38,6 +38,7 @@ __all__ = [
     "PATIENT",
     "LocalStorage",
     "ObjectNotFound",
+    "ObjectVersion",
     "S3Storage",
     "S3Timeouts",
     "Storage",
@@ -52,6 +53,17 @@ class StorageError(TgpipeError):
 
 class ObjectNotFound(StorageError):
     """``get`` of a key that does not exist."""
+
+
+@dataclass(frozen=True, slots=True)
+class ObjectVersion:
+    """One stored version of a key: on a versioned bucket every overwrite and delete leaves one; a
+    local folder (or an unversioned bucket) has exactly one version per key, ``version_id`` None."""
+
+    key: str
+    version_id: str | None
+    is_latest: bool = True
+    is_delete_marker: bool = False
 
 
 @runtime_checkable
@@ -89,6 +101,41 @@ class Storage(Protocol):
         """The store a forked worker process uses (this one, unless it holds what a process must not
         share, such as pooled connections)."""
         return self
+
+    # ---- versions (erasure, etl.privacy): a versioned bucket keeps what a put or delete replaced ----
+
+    def versions(self, prefix: str = "") -> Iterator[ObjectVersion]:
+        """Every version of every key under ``prefix``, delete markers included, in key order (for
+        an unversioned store: each key's one, current version)."""
+        return (ObjectVersion(key, None) for key in self.list(prefix))
+
+    def get_version(self, version: ObjectVersion) -> bytes:
+        """The bytes of one version (not of a delete marker)."""
+        return self.get(version.key)
+
+    def delete_version(self, version: ObjectVersion) -> None:
+        """Remove one version for good (not a delete marker on top of it)."""
+        self.delete(version.key)
+
+    def purge(self, key: str, *, keep_latest: bool = False) -> int:
+        """Remove every version of ``key`` (with ``keep_latest``, every one but the current object);
+        returns how many versions were removed."""
+        removed = 0
+        for version in list(self.versions(key)):
+            if version.key == key and not (keep_latest and version.is_latest):
+                self.delete_version(version)
+                removed += 1
+        return removed
+
+    def put_if_absent(self, key: str, data: bytes) -> bool:
+        """Store ``data`` at ``key`` unless an object is there already; True when it was stored.
+        (This default checks, then writes; the backends make it one atomic step.)"""
+        try:
+            self.get(key)
+        except ObjectNotFound:
+            self.put(key, data)
+            return True
+        return False
 
 
 def _check_key(key: str) -> str:
@@ -143,6 +190,26 @@ class LocalStorage(Storage):
                 raise
         except OSError as exc:
             raise StorageError(f"cannot write {key} under {self.root}: {exc.strerror or exc}") from exc
+
+    def put_if_absent(self, key: str, data: bytes) -> bool:
+        """A temporary file hard-linked to the target: the link fails when the target exists."""
+        path = self._path(key)
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=_TMP_SUFFIX)
+            try:
+                with os.fdopen(fd, "wb") as fh:
+                    fh.write(data)
+                    fh.flush()
+                    os.fsync(fh.fileno())
+                os.link(tmp, path)
+            except FileExistsError:
+                return False
+            finally:
+                Path(tmp).unlink(missing_ok=True)
+        except OSError as exc:
+            raise StorageError(f"cannot write {key} under {self.root}: {exc.strerror or exc}") from exc
+        return True
 
     def get(self, key: str) -> bytes:
         try:
@@ -350,6 +417,63 @@ class S3Storage(Storage):
             self.client.delete_object(Bucket=self.bucket, Key=full)
         except Exception as exc:
             raise self._error("delete", full, exc) from exc
+
+    def versions(self, prefix: str = "") -> Iterator[ObjectVersion]:
+        """Every version and delete marker under the prefix (``list_object_versions``), in key order,
+        each key's newest first."""
+        full = join_key(self.prefix, prefix)
+        if prefix.endswith("/") or (self.prefix and not prefix):
+            full += "/"
+        strip = len(self.prefix) + 1 if self.prefix else 0
+        try:
+            paginator = self.client.get_paginator("list_object_versions")
+            for page in paginator.paginate(Bucket=self.bucket, Prefix=full):
+                found = [
+                    ObjectVersion(v["Key"][strip:], v["VersionId"], v["IsLatest"], marker)
+                    for marker, entries in (
+                        (False, page.get("Versions", [])),
+                        (True, page.get("DeleteMarkers", [])),
+                    )
+                    for v in entries
+                ]
+                found.sort(key=lambda v: (v.key, not v.is_latest))
+                yield from found
+        except Exception as exc:
+            raise self._error("list versions of", full, exc) from exc
+
+    def get_version(self, version: ObjectVersion) -> bytes:
+        full = self._key(version.key)
+        try:
+            if version.version_id is None:
+                return self.get(version.key)
+            response = self.client.get_object(Bucket=self.bucket, Key=full, VersionId=version.version_id)
+            body: bytes = response["Body"].read()
+        except StorageError:
+            raise
+        except Exception as exc:
+            raise self._error("read", full, exc) from exc
+        return body
+
+    def delete_version(self, version: ObjectVersion) -> None:
+        full = self._key(version.key)
+        try:
+            if version.version_id is None:
+                self.client.delete_object(Bucket=self.bucket, Key=full)
+            else:
+                self.client.delete_object(Bucket=self.bucket, Key=full, VersionId=version.version_id)
+        except Exception as exc:
+            raise self._error("delete", full, exc) from exc
+
+    def put_if_absent(self, key: str, data: bytes) -> bool:
+        """One conditional put (``If-None-Match: *``): S3 refuses it with 412 when the key exists."""
+        full = self._key(key)
+        try:
+            self.client.put_object(Bucket=self.bucket, Key=full, Body=data, IfNoneMatch="*")
+        except Exception as exc:
+            if _error_code(exc) in ("PreconditionFailed", "412", "ConditionalRequestConflict"):
+                return False
+            raise self._error("write", full, exc) from exc
+        return True
 
     def for_new_process(self) -> S3Storage:
         """The same store for a forked worker process, with a client of its own: a client's pooled

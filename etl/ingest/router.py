@@ -10,6 +10,12 @@ an update of an allowed chat           200     the exact bytes at ``context_date
 storage failed (either case above)     503     nothing acknowledged: Telegram retries
 =====================================  ======  ===============================================
 
+With an opt-out list (:mod:`etl.privacy.optout`): an ``/optout`` or ``/optin`` of an allowed chat is
+stored like any update, then its marker (a failed marker is a 503: Telegram retries, the update
+overwrites its own key); any other update *from* a member who opted out is answered 200 and not
+stored (outcome ``opted_out``). When the list cannot be read the update is stored (the ETL leaves
+out what slips through) and the log line says so.
+
 ``D`` is the day of receipt in the configured time zone (see :mod:`etl.lake`). A redelivered update
 overwrites its own key, so one update_id is one object per day. The status is what the webhook
 answers; `tgpipe poll` reads it the same way (5xx: not stored, fetch it again).
@@ -22,12 +28,16 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime
+from typing import TYPE_CHECKING
 
 from ..config import IngestSettings
 from ..lake import quarantine_key, raw_key
 from ..logs import get_logger, log_event
 from ..storage import Storage, StorageError
 from ..telegram.update import MalformedUpdate, parse_update
+
+if TYPE_CHECKING:
+    from ..privacy.optout import OptOutList
 
 __all__ = ["IngestResult", "Router"]
 
@@ -39,7 +49,8 @@ class IngestResult:
     """The answer to one delivery and what became of it."""
 
     status: int
-    outcome: str  # stored | quarantined | ignored_chat | no_chat | unauthorized | storage_error
+    # stored | quarantined | ignored_chat | no_chat | opted_out | unauthorized | storage_error
+    outcome: str
     update_id: int | None = None
     chat_id: int | None = None
     key: str | None = None
@@ -59,10 +70,12 @@ class Router:
         settings: IngestSettings,
         storage: Storage,
         clock: Callable[[], float] = time.time,
+        optouts: OptOutList | None = None,
     ) -> None:
         self.settings = settings
         self.storage = storage
         self.clock = clock
+        self.optouts = optouts
 
     def today(self) -> date:
         """The day of receipt in the configured time zone."""
@@ -118,8 +131,34 @@ class Router:
                 return result, logging.WARNING, _migration_note(update.migrate_from_chat_id, update.chat_id)
             return result, logging.INFO, None
 
+        command, note = None, None
+        if self.optouts is not None and update.sender_id is not None:
+            from ..privacy.optout import optout_command
+
+            command = optout_command(update)
+            try:
+                if command is None and self.optouts.excludes(update.sender_id):
+                    return (
+                        IngestResult(200, "opted_out", update.update_id, update.chat_id),
+                        logging.INFO,
+                        None,
+                    )
+            except StorageError as exc:
+                note = f"opt-out list not read, update kept: {exc}"
+
         key = raw_key(update.update_id, self.today())
         error = self._store(key, body)
+        if (
+            error is None
+            and command is not None
+            and self.optouts is not None
+            and update.sender_id is not None
+        ):
+            try:
+                self.optouts.record(update.sender_id, update.update_id, command)
+                note = f"{command} recorded"
+            except StorageError as exc:
+                error = f"{command} marker not stored: {exc}"
         if error is not None:
             return (
                 IngestResult(503, "storage_error", update.update_id, update.chat_id, key),
@@ -127,6 +166,8 @@ class Router:
                 error,
             )
         result = IngestResult(200, "stored", update.update_id, update.chat_id, key)
+        if note is not None:
+            return result, logging.WARNING if note.startswith("opt-out") else logging.INFO, note
         if update.migrate_to_chat_id is not None and update.migrate_to_chat_id not in allowed:
             return result, logging.WARNING, _migration_note(update.chat_id, update.migrate_to_chat_id)
         return result, logging.INFO, None

@@ -66,6 +66,8 @@ class Update:
     migrate_to_chat_id: int | None = None
     migrate_from_chat_id: int | None = None
     payload: Any = field(default=None, compare=False, repr=False)  # the kind's object
+    # Who sent it: the kind's ``from.id`` (``user.id`` for message_reaction and poll_answer), if any.
+    sender_id: int | None = None
 
     @property
     def message(self) -> dict[str, Any] | None:
@@ -159,7 +161,22 @@ def read_update(data: Any) -> Update:
             migrate_to = payload["migrate_to_chat_id"]
         if "migrate_from_chat_id" in payload and _is_int64(payload["migrate_from_chat_id"]):
             migrate_from = payload["migrate_from_chat_id"]
-    return Update(update_id, kind, chat_id, migrate_to, migrate_from, payload)
+    return Update(update_id, kind, chat_id, migrate_to, migrate_from, payload, _sender_of(kind, payload))
+
+
+def _sender_of(kind: str, payload: Any) -> int | None:
+    """The user id of the one who sent an update of ``kind``: ``from``, or ``user`` for the kinds
+    that name the reactor or voter so."""
+    if type(payload) is not dict:
+        return None
+    user = payload.get("user" if kind in _USER_KINDS else "from")
+    if type(user) is dict and _is_int64(user.get("id")):
+        sender: int = user["id"]
+        return sender
+    return None
+
+
+_USER_KINDS: Final = frozenset({"message_reaction", "poll_answer"})
 
 
 def parse_update(body: bytes) -> Update:

@@ -32,13 +32,13 @@ from collections.abc import Callable, Generator, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import orjson
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from ..config import EtlSettings
+from ..config import EtlSettings, PrivacySettings
 from ..errors import TgpipeError
 from ..lake import enriched_part_key, enriched_partition, partition_prefix
 from ..logs import get_logger, log_event
@@ -47,6 +47,10 @@ from .chunks import CHUNK_OBJECTS, Chunk, batched, enrich_chunk
 from .parallel import available_cpus, map_ordered
 from .schedule import day_before
 from .schema import COMPRESSION, MESSAGES, ROW_GROUP_ROWS, TABLES, Table
+
+if TYPE_CHECKING:
+    from ..privacy.exclude import Exclusion
+    from ..privacy.pseudonym import Pseudonymiser
 
 __all__ = ["TEMP_PREFIX", "BadObjects", "DaySummary", "EtlJob", "clear_leftovers"]
 
@@ -201,6 +205,8 @@ class EtlJob:
     processes: int | None = None
     chunk_objects: int = CHUNK_OBJECTS
     row_group_rows: int = ROW_GROUP_ROWS
+    # Members who sent /optout are left out of every table (etl.privacy.exclude).
+    privacy: PrivacySettings = field(default_factory=PrivacySettings)
 
     @classmethod
     def from_env(
@@ -214,6 +220,7 @@ class EtlJob:
             raw=open_storage(settings.raw_uri, base_dir=base_dir, **s3),
             enriched=open_storage(settings.enriched_uri, base_dir=base_dir, **s3),
             settings=settings,
+            privacy=PrivacySettings.from_env(env),
         )
 
     def run_day(self, day: date) -> DaySummary:
@@ -226,12 +233,21 @@ class EtlJob:
         # Listed in lexicographic order (S3's: 10.json before 9.json); a stable sort by length makes
         # it numeric for <update_id>.json, so rows come out sorted by update_id.
         keys.sort(key=len)
+        from ..privacy.exclude import exclusion_of
+
+        exclusion = exclusion_of(self.raw, self.privacy)
+        if self.privacy.pseudonymise_key is not None:
+            from ..privacy.pseudonym import Pseudonymiser
+
+            pseudonymiser: Pseudonymiser | None = Pseudonymiser(self.privacy.pseudonymise_key.encode())
+        else:
+            pseudonymiser = None
         clear_leftovers()
         with tempfile.TemporaryDirectory(prefix=TEMP_PREFIX) as tmp:
             files = {
                 t.name: _TableFile(t, Path(tmp) / f"{t.name}.parquet", self.row_group_rows) for t in TABLES
             }
-            self._write(self._chunks(keys), files, summary)
+            self._write(self._chunks(keys), files, summary, exclusion, pseudonymiser)
             # A day with rows gives every table a partition (an empty one where it has none), so each
             # table of the lake can be read as soon as one day is; a day without rows gives none.
             any_rows = any(written.rows for written in files.values())
@@ -270,7 +286,14 @@ class EtlJob:
         objects = raw.get_many(keys, workers=self.settings.fetch_workers)
         return (enrich_chunk(pairs, processed_at) for pairs in batched(objects, size))
 
-    def _write(self, chunks: Iterator[Chunk], files: dict[str, _TableFile], summary: DaySummary) -> None:
+    def _write(
+        self,
+        chunks: Iterator[Chunk],
+        files: dict[str, _TableFile],
+        summary: DaySummary,
+        exclusion: Exclusion | None = None,
+        pseudonymiser: Pseudonymiser | None = None,
+    ) -> None:
         """Write the chunks' rows to each table's file, one row group per ``row_group_rows`` rows,
         dropping updates already written; count everything in ``summary``."""
         seen: set[int] = set()
@@ -286,7 +309,10 @@ class EtlJob:
                     self._bad(summary, key, reason)
                 repeated = _repeated(chunk.update_ids, seen)
                 summary.duplicates += len(repeated)
-                for name, batch in chunk.batches.items():
+                batches = chunk.batches if exclusion is None else exclusion.filter(chunk.batches)
+                if pseudonymiser is not None:  # after the exclusion, which reads the real ids
+                    batches = pseudonymiser.filter(batches)
+                for name, batch in batches.items():
                     files[name].add(_without(batch, repeated))
             for written in files.values():
                 written.flush()

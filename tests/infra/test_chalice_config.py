@@ -29,8 +29,9 @@ def test_no_secret_is_in_the_config() -> None:
 
 @pytest.mark.parametrize("stage", ["dev", "prod"])
 def test_the_webhook_may_only_put_raw_objects_and_write_logs(stage: str) -> None:
-    """The webhook function's own policy: s3:PutObject on the raw prefix, its secret, its own log group
-    (the function is tgpipe-<stage> on both deploy paths), nothing else."""
+    """The webhook function's own policy: s3:PutObject on the raw prefix, the opt-out list (list
+    raw/_optout/, get the privacy salt), its secret, its own log group (the function is
+    tgpipe-<stage> on both deploy paths), nothing else."""
     assert CONFIG["autogen_policy"] is False
     policy_file = CONFIG["stages"][stage]["lambda_functions"]["api_handler"]["iam_policy_file"]
     policy = json.loads((CHALICE_DIR / ".chalice" / policy_file).read_text())
@@ -40,6 +41,19 @@ def test_the_webhook_may_only_put_raw_objects_and_write_logs(stage: str) -> None
             "Effect": "Allow",
             "Action": "s3:PutObject",
             "Resource": f"arn:aws:s3:::tgpipe-lake-{stage}/raw/*",
+        },
+        {
+            "Sid": "ListOptOutMarkers",
+            "Effect": "Allow",
+            "Action": "s3:ListBucket",
+            "Resource": f"arn:aws:s3:::tgpipe-lake-{stage}",
+            "Condition": {"StringLike": {"s3:prefix": ["raw/_optout/*"]}},
+        },
+        {
+            "Sid": "ReadPrivacySalt",
+            "Effect": "Allow",
+            "Action": "s3:GetObject",
+            "Resource": f"arn:aws:s3:::tgpipe-lake-{stage}/raw/_privacy/salt",
         },
         {
             "Sid": "ReadWebhookSecret",

@@ -663,3 +663,34 @@ def test_the_aws_sdk_for_pandas_managed_layer_can_replace_the_built_one() -> Non
         template.resolve(tpl, tpl["Outputs"]["EtlLayerArn"]["Value"], ctx),
     ) == ([arn], False, "BuildEtlLayer", arn)
     assert template.resolve(tpl, tpl["Conditions"]["BuildEtlLayer"], context()) is True
+
+
+def test_raw_retention_adds_lifecycle_rules_expiring_raw_days_and_quarantine() -> None:
+    """RawRetentionDays (TGPIPE_RAW_RETENTION_DAYS of `make deploy`) expires raw days and quarantined
+    bodies after that many days and their older versions a day later; 0 (the default) adds nothing."""
+    tpl = sam("prod")
+    lake = template.resolve(tpl, tpl["Resources"]["LakeBucket"], context("prod", RawRetentionDays="90"))
+    rules = lake["Properties"]["LifecycleConfiguration"]["Rules"]
+    expiring = [rule for rule in rules if rule["Id"].startswith("expire-raw")]
+    assert expiring == [
+        {
+            "Id": "expire-raw-days",
+            "Status": "Enabled",
+            "Prefix": "raw/context_date=",
+            "ExpirationInDays": "90",
+            "NoncurrentVersionExpiration": {"NoncurrentDays": 1},
+        },
+        {
+            "Id": "expire-raw-quarantine",
+            "Status": "Enabled",
+            "Prefix": "raw/_quarantine/",
+            "ExpirationInDays": "90",
+            "NoncurrentVersionExpiration": {"NoncurrentDays": 1},
+        },
+    ]
+    default = props("LakeBucket")["LifecycleConfiguration"]["Rules"]
+    assert [rule["Id"] for rule in default] == [
+        "raw-days-to-standard-ia",
+        "expire-athena-results",
+        "old-versions-and-uploads",
+    ]

@@ -129,13 +129,27 @@ def _own_logs(function: str) -> dict[str, Any]:
 
 @pytest.mark.lambda_package
 def test_the_webhook_may_only_put_raw_objects_read_its_secret_and_log() -> None:
-    """The deployed webhook role: PutObject under raw/, GetParameter on its one secret, its own logs."""
+    """The deployed webhook role: PutObject under raw/, list the opt-out markers and read the privacy
+    salt (the opt-out list, etl.privacy.optout), GetParameter on its one secret, its own logs."""
     assert _resolved_role("prod", "ApiHandlerRole") == [
         {
             "Sid": "WriteRawUpdates",
             "Effect": "Allow",
             "Action": "s3:PutObject",
             "Resource": f"arn:aws:s3:::{BUCKET}/raw/*",
+        },
+        {
+            "Sid": "ListOptOutMarkers",
+            "Effect": "Allow",
+            "Action": "s3:ListBucket",
+            "Resource": f"arn:aws:s3:::{BUCKET}",
+            "Condition": {"StringLike": {"s3:prefix": ["raw/_optout/*"]}},
+        },
+        {
+            "Sid": "ReadPrivacySalt",
+            "Effect": "Allow",
+            "Action": "s3:GetObject",
+            "Resource": f"arn:aws:s3:::{BUCKET}/raw/_privacy/salt",
         },
         {
             "Sid": "ReadWebhookSecret",
@@ -149,8 +163,8 @@ def test_the_webhook_may_only_put_raw_objects_read_its_secret_and_log() -> None:
 
 @pytest.mark.lambda_package
 def test_the_etl_may_read_raw_days_replace_enriched_days_park_failures_and_log() -> None:
-    """The deployed ETL role: list the day prefixes, get raw days, put/delete enriched, its DLQ, its
-    own logs."""
+    """The deployed ETL role: list the day prefixes and the opt-out markers, get raw days and the
+    privacy salt, put/delete enriched, its DLQ, its own logs."""
     assert _resolved_role("prod", "EtlDailyRole") == [
         {
             "Sid": "ListRawAndEnrichedDays",
@@ -162,6 +176,7 @@ def test_the_etl_may_read_raw_days_replace_enriched_days_park_failures_and_log()
                     "s3:prefix": [
                         "raw/context_date=*",
                         *(f"enriched/{table.name}/context_date=*" for table in TABLES),
+                        "raw/_optout/*",
                     ]
                 }
             },
@@ -170,7 +185,10 @@ def test_the_etl_may_read_raw_days_replace_enriched_days_park_failures_and_log()
             "Sid": "ReadRawUpdates",
             "Effect": "Allow",
             "Action": "s3:GetObject",
-            "Resource": f"arn:aws:s3:::{BUCKET}/raw/context_date=*",
+            "Resource": [
+                f"arn:aws:s3:::{BUCKET}/raw/context_date=*",
+                f"arn:aws:s3:::{BUCKET}/raw/_privacy/salt",
+            ],
         },
         {
             "Sid": "ReplaceEnrichedPartitions",
@@ -189,6 +207,59 @@ def test_the_etl_may_read_raw_days_replace_enriched_days_park_failures_and_log()
 
 
 @pytest.mark.lambda_package
+def test_the_forget_function_may_erase_raw_versions_rebuild_enriched_days_record_and_log() -> None:
+    """The deployed forget role: list and read every version under raw/ and enriched/, rewrite raw
+    days, append erasure records, create the salt, delete versions of raw days, quarantine and
+    enriched, rebuild enriched days, its own logs; no opt-out markers, no secret, no queue."""
+    lake = f"arn:aws:s3:::{BUCKET}"
+    assert _resolved_role("prod", "ForgetRole") == [
+        {
+            "Sid": "ListLakeAndVersions",
+            "Effect": "Allow",
+            "Action": ["s3:ListBucket", "s3:ListBucketVersions"],
+            "Resource": lake,
+            "Condition": {"StringLike": {"s3:prefix": ["raw/*", "enriched/*"]}},
+        },
+        {
+            "Sid": "ReadLakeVersions",
+            "Effect": "Allow",
+            "Action": ["s3:GetObject", "s3:GetObjectVersion"],
+            "Resource": [f"{lake}/raw/*", f"{lake}/enriched/*"],
+        },
+        {
+            "Sid": "RewriteAndRecord",
+            "Effect": "Allow",
+            "Action": "s3:PutObject",
+            "Resource": [
+                f"{lake}/raw/context_date=*",
+                f"{lake}/raw/_erasures/*",
+                f"{lake}/raw/_privacy/salt",
+            ],
+        },
+        {
+            "Sid": "EraseEveryVersion",
+            "Effect": "Allow",
+            "Action": ["s3:DeleteObject", "s3:DeleteObjectVersion"],
+            "Resource": [f"{lake}/raw/context_date=*", f"{lake}/raw/_quarantine/*", f"{lake}/enriched/*"],
+        },
+        {
+            "Sid": "RebuildEnrichedDays",
+            "Effect": "Allow",
+            "Action": ["s3:PutObject", "s3:AbortMultipartUpload"],
+            "Resource": f"{lake}/enriched/*",
+        },
+        _own_logs("tgpipe-prod-forget"),
+    ]
+    doc = {"Statement": _resolved_role("prod", "ForgetRole")}
+    assert [
+        decision(doc, "s3:DeleteObjectVersion", f"{lake}/raw/context_date=2026-10-05/1.json"),
+        decision(doc, "s3:DeleteObject", f"{lake}/raw/_erasures/x.json"),
+        decision(doc, "s3:PutObject", f"{lake}/raw/_optout/h/1.optout"),
+        decision(doc, "s3:DeleteObject", f"{lake}/marts/x"),
+    ] == ["allow", "implicit deny", "implicit deny", "implicit deny"]
+
+
+@pytest.mark.lambda_package
 @pytest.mark.parametrize("stage", ["prod", "dev"])
 def test_each_function_gets_its_own_policy_file_translated(stage: str) -> None:
     """The .chalice policy files are the source: the stack's policies are them with bucket and account."""
@@ -200,8 +271,8 @@ def test_each_function_gets_its_own_policy_file_translated(stage: str) -> None:
     }
     files = template.function_policies(stage)
     assert roles == {role: template.translate(doc, stage) for role, doc in files.items()}
-    assert sorted(roles) == ["ApiHandlerRole", "EtlDailyRole"]
-    assert files["ApiHandlerRole"] != files["EtlDailyRole"]
+    assert sorted(roles) == ["ApiHandlerRole", "EtlDailyRole", "ForgetRole"]
+    assert len({json.dumps(doc) for doc in files.values()}) == 3
 
 
 @pytest.mark.parametrize(
@@ -329,14 +400,18 @@ def test_every_role_of_the_packaged_stack_carries_the_bootstrap_s_boundary(stage
     """Chalice's roles, merged: each has PermissionsBoundary imported from bootstrap, which is the
     bootstrap's managed policy."""
     tpl = sam(stage)
-    assert template.check_boundaries(tpl) == ["ApiHandlerRole", "EtlDailyRole"]
+    assert template.check_boundaries(tpl) == ["ApiHandlerRole", "EtlDailyRole", "ForgetRole"]
     boundaries = {
         role: template.resolve(
             tpl, tpl["Resources"][role]["Properties"]["PermissionsBoundary"], context(stage)
         )
-        for role in ("ApiHandlerRole", "EtlDailyRole")
+        for role in ("ApiHandlerRole", "EtlDailyRole", "ForgetRole")
     }
-    assert boundaries == {"ApiHandlerRole": BOUNDARY_ARN, "EtlDailyRole": BOUNDARY_ARN}
+    assert boundaries == {
+        "ApiHandlerRole": BOUNDARY_ARN,
+        "EtlDailyRole": BOUNDARY_ARN,
+        "ForgetRole": BOUNDARY_ARN,
+    }
     bootstrap = _bootstrap()
     output = template.resolve(bootstrap, bootstrap["Outputs"]["PermissionsBoundaryArn"], context(stage))
     assert output == {
@@ -379,12 +454,15 @@ def _lake(prefix: str) -> str:
 
 def test_the_boundary_allows_only_what_the_functions_need_on_tgpipe_names() -> None:
     """Lake prefixes, the webhook secrets (decrypted through SSM only), the ETL dead-letter queues,
-    tgpipe function logs: no Athena, Glue, IAM or lambda actions (no function uses them)."""
+    tgpipe function logs, the versions the forget function erases: no Athena, Glue, IAM or lambda
+    actions (no function uses them)."""
     bootstrap = _bootstrap()
     boundary = template.resolve(bootstrap, bootstrap["Resources"]["PermissionsBoundary"], _github())
     assert boundary["Properties"] == {
         "ManagedPolicyName": f"tgpipe-permissions-boundary-{REGION}",
-        "Description": "Ceiling of the roles of the tgpipe-<stage> stacks (webhook and ETL functions)",
+        "Description": (
+            "Ceiling of the roles of the tgpipe-<stage> stacks (webhook, ETL and forget functions)"
+        ),
         "PolicyDocument": {
             "Version": "2012-10-17",
             "Statement": [
@@ -425,6 +503,23 @@ def test_the_boundary_allows_only_what_the_functions_need_on_tgpipe_names() -> N
                     "Effect": "Allow",
                     "Action": ["logs:CreateLogGroup", "logs:CreateLogStream", "logs:PutLogEvents"],
                     "Resource": f"arn:aws:logs:{REGION}:{ACCOUNT}:log-group:/aws/lambda/tgpipe-*",
+                },
+                {
+                    "Sid": "EraseOnRequest",
+                    "Effect": "Allow",
+                    "Action": "s3:ListBucketVersions",
+                    "Resource": _lake(""),
+                },
+                {
+                    "Sid": "EraseLakeVersions",
+                    "Effect": "Allow",
+                    "Action": [
+                        "s3:GetObject",
+                        "s3:GetObjectVersion",
+                        "s3:DeleteObject",
+                        "s3:DeleteObjectVersion",
+                    ],
+                    "Resource": [_lake("/raw/*"), _lake("/enriched/*")],
                 },
             ],
         },
@@ -482,7 +577,7 @@ def test_every_permission_a_function_role_has_is_inside_the_boundary(stage: str)
         for resource in _listed(statement["Resource"])
     ]
     outside = [g for g in granted if decision(boundary["Properties"]["PolicyDocument"], *g) != "allow"]
-    assert (outside, len(granted)) == ([], 20)
+    assert (outside, len(granted)) == ([], 46)
 
 
 def test_the_boundary_caps_a_role_that_grants_itself_everything() -> None:
@@ -614,6 +709,8 @@ def test_every_policy_file_of_every_stage_is_checked() -> None:
     assert {Path(p).name for p in used} == {
         "policy-etl-dev.json",
         "policy-etl-prod.json",
+        "policy-forget-dev.json",
+        "policy-forget-prod.json",
         "policy-webhook-dev.json",
         "policy-webhook-prod.json",
     }

@@ -171,10 +171,18 @@ def test_the_chalice_deploy_path_gets_a_project_with_the_stack_s_names(tmp_path:
             "lambda_timeout": 900,
             "layers": [LAYER],
         },
+        "forget": {
+            "iam_policy_file": "policy-forget-prod.json",
+            "lambda_memory_size": 2048,
+            "lambda_timeout": 900,
+            "layers": [LAYER],
+        },
     }
     webhook = json.loads((out / ".chalice" / "policy-webhook-prod.json").read_text())
     assert [s["Resource"] for s in webhook["Statement"]] == [
         f"arn:aws:s3:::{BUCKET}/raw/*",
+        f"arn:aws:s3:::{BUCKET}",
+        f"arn:aws:s3:::{BUCKET}/raw/_privacy/salt",
         f"arn:aws:ssm:{REGION}:{ACCOUNT}:parameter/tgpipe/prod/telegram-webhook-secret",
         [
             f"arn:aws:logs:{REGION}:{ACCOUNT}:log-group:/aws/lambda/tgpipe-prod",

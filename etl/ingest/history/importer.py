@@ -24,6 +24,12 @@ The file is read three times, each time streaming (see :mod:`etl.ingest.history.
 header, a scan that checks every message, then the import. A malformed export therefore raises
 :class:`~etl.ingest.history.reader.ExportError` before anything is written.
 
+People erased with `tgpipe forget` stay erased: the erasure records under ``_erasures/`` name them
+by salted id hash, and every converted update is judged as `forget` judges a stored one
+(:func:`etl.privacy.scrub.judge`): an erased person's messages, edits and reactions are not written
+(``skipped_erased``), other messages are written without the copies of them (a reply to them, a
+recent reactor, a text mention: ``rewritten_erased``).
+
 Messages the webhook already stored are skipped: before writing, the raw days from the first
 message's day to the last one's day + 1 (a delivery is received on its day or the next) are listed
 and their objects fetched concurrently; a message whose chat and id appear in a stored ``message``
@@ -46,8 +52,12 @@ from pathlib import Path
 from typing import Any, Final
 from zoneinfo import ZoneInfo
 
+from ...config import PrivacySettings
 from ...lake import partition_prefix, raw_key, update_id_of_key
 from ...logs import get_logger, log_event
+from ...privacy.identity import Hasher
+from ...privacy.records import erased_people
+from ...privacy.scrub import REMOVE, Person, judge
 from ...storage import ObjectNotFound, Storage
 from ...telegram.update import MalformedUpdate, parse_update
 from .convert import IMPORT_UPDATE_ID_FLOOR, ExportChat, MessageConverter
@@ -83,6 +93,8 @@ class ImportSummary:
     skipped_duplicates: int = 0
     skipped_repeated_ids: int = 0
     skipped_unsupported: int = 0
+    skipped_erased: int = 0  # updates of a person erased by `tgpipe forget`, not written
+    rewritten_erased: int = 0  # updates written without an erased person's data
     local_times: int = 0
     by_kind: dict[str, int] = field(default_factory=dict)
     unsupported_by_kind: dict[str, int] = field(default_factory=dict)
@@ -102,6 +114,8 @@ class ImportSummary:
             "skipped_duplicates": self.skipped_duplicates,
             "skipped_repeated_ids": self.skipped_repeated_ids,
             "skipped_unsupported": self.skipped_unsupported,
+            "skipped_erased": self.skipped_erased,
+            "rewritten_erased": self.rewritten_erased,
             "local_times": self.local_times,
             "by_kind": dict(sorted(self.by_kind.items())),
             "unsupported_by_kind": dict(sorted(self.unsupported_by_kind.items())),
@@ -207,6 +221,15 @@ def _day(stamp: int, timezone: ZoneInfo) -> date:
     return datetime.fromtimestamp(stamp, timezone).date()
 
 
+def _erased(raw: Storage, chats: frozenset[int], privacy: PrivacySettings) -> Person | None:
+    """The people erased from these chats (or every chat), as one :class:`Person`; None if nobody."""
+    people = erased_people(raw, chats)
+    if not people:
+        return None
+    hasher = Hasher.for_lake(raw, privacy)
+    return Person(lambda user_id: hasher(user_id) in people)
+
+
 def import_export(
     path: str | os.PathLike[str],
     chat_id: int,
@@ -217,6 +240,7 @@ def import_export(
     export_timezone: ZoneInfo | None = None,
     progress: Callable[[int], None] | None = None,
     workers: int = 16,
+    privacy: PrivacySettings | None = None,
 ) -> ImportSummary:
     """Import the export at ``path`` as chat ``chat_id`` into ``raw``; see the module docstring.
 
@@ -224,7 +248,8 @@ def import_export(
     the migrated history at the start of the export is imported into that chat; without it, those
     messages are skipped (counted as unsupported ``migrated_history``). ``export_timezone`` reads the
     times older exports kept only as local times (default: ``timezone``). ``progress`` is called with
-    the number of bytes each read returned; the calls add up to :func:`progress_total`.
+    the number of bytes each read returned; the calls add up to :func:`progress_total`. ``privacy``
+    says how erased people's ids are hashed (default: with the lake's salt).
     Raises :class:`ExportError` (nothing written) for a file that is not such an export, and
     :class:`~etl.storage.StorageError` when the lake fails (a rerun completes the import)."""
     started = time.perf_counter()
@@ -246,6 +271,7 @@ def import_export(
         first_day, last_day = _day(found.first, timezone), _day(found.last, timezone) + timedelta(days=1)
         stored = _stored_messages(raw, chats, first_day, last_day, workers)
 
+    erased = _erased(raw, chats, privacy or PrivacySettings())
     summary = ImportSummary()
     by_kind: Counter[str] = Counter()
     unsupported: Counter[str] = Counter()
@@ -273,7 +299,16 @@ def import_export(
                 summary.skipped_duplicates += 1
                 continue
             by_kind[converted.kind] += 1
-            for stamp, update in converted.updates:
+            for stamp, converted_update in converted.updates:
+                update = converted_update
+                if erased is not None:
+                    verdict = judge(update, erased)
+                    if verdict.action == REMOVE:
+                        summary.skipped_erased += 1
+                        continue
+                    if verdict.update is not None:
+                        update = verdict.update
+                        summary.rewritten_erased += 1
                 day = _day(stamp, timezone)
                 days.add(day)
                 body = json.dumps(update, ensure_ascii=False, separators=(",", ":")).encode("utf-8")

@@ -45,6 +45,8 @@ def test_an_export_is_imported_and_summarised_in_one_json_line(tmp_path: Path) -
         "skipped_duplicates": 0,
         "skipped_repeated_ids": 1,
         "skipped_unsupported": 6,
+        "skipped_erased": 0,
+        "rewritten_erased": 0,
         "local_times": 1,
         "by_kind": {
             "animation": 1,

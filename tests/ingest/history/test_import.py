@@ -499,6 +499,8 @@ SUMMARY = {
     "skipped_duplicates": 0,
     "skipped_repeated_ids": 1,  # the second message 28
     "skipped_unsupported": 1,
+    "skipped_erased": 0,
+    "rewritten_erased": 0,
     "local_times": 1,  # message 2: Bob's reaction
     "by_kind": {
         "animation": 1,

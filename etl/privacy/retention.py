@@ -1,0 +1,118 @@
+"""Retention limits: raw updates kept TGPIPE_RAW_RETENTION_DAYS, message text TGPIPE_TEXT_RETENTION_DAYS.
+
+Days are days of receipt (``context_date``); a day D is past a limit of N days on day T when
+``D < T - N`` (so N = 30 keeps today and the 30 days before it).
+
+* **Raw**: on S3 the lake bucket's lifecycle rules expire ``raw/context_date=*`` and
+  ``raw/_quarantine/`` after ``RawRetentionDays`` (chalice_app/infra/data.yaml; their older versions a
+  day later). :func:`apply` does the same on any store, at once: every version of every object of a
+  day past the limit is deleted (a local lake has no lifecycle rules).
+* **Text**: :func:`apply` rewrites each ``messages`` partition of a day past the limit with ``text``,
+  ``caption`` and ``quote_text`` null, and deletes the partition's older versions. Every other column
+  is kept: the message type, ``entity_count``, the ids, times and counts, and every row, so the
+  marts' counts stay right. The messages table has no length column (its schema is the ETL's), so
+  lengths the marts compute from the text are null for those days. The ``message_entities`` rows
+  (their kinds and normalised values: hashtags, mentions, links) are kept.
+
+Rerunning changes nothing: a day already without text is not rewritten.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+from pathlib import Path
+from typing import Final
+
+from ..config import PrivacySettings
+from ..lake import QUARANTINE_PREFIX, enriched_part_key, enriched_partition
+from ..storage import Storage
+
+__all__ = ["TEXT_COLUMNS", "RetentionReport", "apply", "null_text"]
+
+TEXT_COLUMNS: Final = ("text", "caption", "quote_text")
+_DAYS = "context_date="
+
+
+@dataclass
+class RetentionReport:
+    """What one run deleted and rewrote: days, objects, versions (never content)."""
+
+    raw_days: list[str] = field(default_factory=list)
+    raw_versions_deleted: int = 0
+    text_days: list[str] = field(default_factory=list)  # messages partitions rewritten without text
+
+    def lines(self, settings: PrivacySettings) -> list[str]:
+        raw = (
+            "raw: no limit (TGPIPE_RAW_RETENTION_DAYS is not set)"
+            if settings.raw_retention_days is None
+            else f"raw: kept {settings.raw_retention_days} day(s); {len(self.raw_days)} day(s) deleted "
+            f"({self.raw_versions_deleted} stored version(s)): {', '.join(self.raw_days) or 'none'}"
+        )
+        text = (
+            "text: no limit (TGPIPE_TEXT_RETENTION_DAYS is not set)"
+            if settings.text_retention_days is None
+            else f"text: kept {settings.text_retention_days} day(s); text, caption and quote_text nulled on "
+            f"{len(self.text_days)} day(s): {', '.join(self.text_days) or 'none'}"
+        )
+        return [raw, text]
+
+
+def _past(days: set[str], limit: int | None, today: date) -> list[str]:
+    if limit is None:
+        return []
+    cutoff = (today - timedelta(days=limit)).isoformat()
+    return sorted(day for day in days if day < cutoff)
+
+
+def _days(store: Storage, prefix: str) -> set[str]:
+    return {key[len(prefix) :].split("/", 1)[0] for key in store.list(prefix)}
+
+
+def null_text(enriched: Storage, day: str) -> bool:
+    """Rewrite a day's messages partition with the text columns null; False when none had text."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+    import pyarrow.parquet as pq
+
+    from ..transform.schema import COMPRESSION, MESSAGES
+
+    key = enriched_part_key(MESSAGES.name, day)
+    if key not in set(enriched.list(enriched_partition(MESSAGES.name, day))):
+        return False
+    table = pq.read_table(pa.BufferReader(enriched.get(key)), schema=MESSAGES.schema)
+    if not table.num_rows or all(pc.all(pc.is_null(table.column(c))).as_py() for c in TEXT_COLUMNS):
+        return False
+    for name in TEXT_COLUMNS:
+        index = table.schema.get_field_index(name)
+        table = table.set_column(index, table.schema.field(index), pa.nulls(table.num_rows, pa.string()))
+    with tempfile.TemporaryDirectory(prefix="tgpipe-retention-") as tmp:
+        path = Path(tmp) / "part.parquet"
+        pq.write_table(table, os.fspath(path), compression=COMPRESSION)
+        enriched.put_file(key, path)
+    for version in list(enriched.versions(key)):
+        if version.key == key and not version.is_latest:
+            enriched.delete_version(version)
+    return True
+
+
+def apply(raw: Storage, enriched: Storage | None, settings: PrivacySettings, today: date) -> RetentionReport:
+    """Apply both limits on ``today``; see the module docstring."""
+    report = RetentionReport()
+    raw_days = _past(_days(raw, _DAYS), settings.raw_retention_days, today)
+    quarantine_days = _past(_days(raw, QUARANTINE_PREFIX), settings.raw_retention_days, today)
+    for day in raw_days:
+        for version in list(raw.versions(f"{_DAYS}{day}/")):
+            raw.delete_version(version)
+            report.raw_versions_deleted += 1
+    for day in quarantine_days:
+        for version in list(raw.versions(f"{QUARANTINE_PREFIX}{day}/")):
+            raw.delete_version(version)
+            report.raw_versions_deleted += 1
+    report.raw_days = sorted(set(raw_days) | set(quarantine_days))
+    if enriched is not None:
+        text_days = _past(_days(enriched, f"messages/{_DAYS}"), settings.text_retention_days, today)
+        report.text_days = [day for day in text_days if null_text(enriched, day)]
+    return report
