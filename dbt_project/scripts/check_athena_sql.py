@@ -45,6 +45,7 @@ TRINO_FUNCTIONS = frozenset(
         "approx_distinct",
         "approx_percentile",
         "arbitrary",
+        "at_timezone",
         "array_agg",
         "array_join",
         "array_sort",

@@ -57,6 +57,10 @@ def clean_env(**settings: str) -> dict[str, str]:
     return env
 
 
+# The messages staging view and what it reads (seed chat_settings), with the tests of those alone.
+BUILD_STAGING = ("build", "--select", "+stg_telegram__messages", "--indirect-selection", "cautious")
+
+
 def dbt(*args: str, env: dict[str, str], cwd: Path) -> subprocess.CompletedProcess[str]:
     command = [str(BIN / "dbt"), *args, "--project-dir", str(DBT_PROJECT), "--profiles-dir", str(DBT_PROJECT)]
     command += ["--target-path", str(cwd / "target"), "--log-path", str(cwd / "logs")]
@@ -70,7 +74,7 @@ def test_defaults_read_lake_enriched_and_write_lake_duckdb_under_the_working_dir
     import duckdb
 
     write_partition(tmp_path / "lake" / "enriched", "2026-03-09", datetime.now(UTC))
-    result = dbt("run", "--select", "stg_telegram__messages", env=clean_env(), cwd=tmp_path)
+    result = dbt(*BUILD_STAGING, env=clean_env(), cwd=tmp_path)
     assert result.returncode == 0, result.stdout[-3000:]
     monkeypatch.chdir(tmp_path)  # the staging view reads the relative default path, as dbt did
     with duckdb.connect(str(tmp_path / "lake" / "tgpipe.duckdb"), read_only=True) as connection:
@@ -153,9 +157,7 @@ def test_timezone_var_overrides_the_environment(tmp_path: Path) -> None:
         TGPIPE_TIMEZONE="America/Sao_Paulo",
     )
     result = dbt(
-        "run",
-        "--select",
-        "stg_telegram__messages",
+        *BUILD_STAGING,
         "--vars",
         "{timezone: Asia/Kolkata}",
         env=env,

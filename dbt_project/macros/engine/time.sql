@@ -2,7 +2,8 @@
     Time: every engine difference about instants, zones and calendars lives here.
 
     Timestamps in models are naive and mean UTC (`<event>_at`); local wall-clock values come from
-    to_local_timestamp() with the `timezone` var. Athena cannot store `timestamp with time zone`
+    to_zone_timestamp() with each chat's zone (seed chat_settings, else the `timezone` var), or
+    from to_local_timestamp() with the `timezone` var. Athena cannot store `timestamp with time zone`
     in Parquet tables, so nothing zoned leaves these macros.
 #}
 
@@ -46,6 +47,32 @@
 
 {% macro duckdb__to_local_timestamp(utc_timestamp, zone) -%}
     cast(({{ utc_timestamp }} at time zone 'UTC') at time zone '{{ zone }}' as timestamp)
+{%- endmacro %}
+
+
+{% macro to_zone_timestamp(utc_timestamp, zone_expression) %}
+    {#-
+        A naive UTC timestamp -> the naive wall-clock timestamp in the zone a SQL expression gives
+        row by row (a column such as chat_timezone, not a literal).
+    -#}
+    {{- return(adapter.dispatch('to_zone_timestamp', 'tgpipe')(utc_timestamp, zone_expression)) -}}
+{% endmacro %}
+
+{% macro default__to_zone_timestamp(utc_timestamp, zone_expression) -%}
+    {#- Trino/Athena: AT TIME ZONE takes only a literal; at_timezone() takes any varchar. -#}
+    cast(at_timezone(with_timezone({{ utc_timestamp }}, 'UTC'), {{ zone_expression }}) as timestamp)
+{%- endmacro %}
+
+{% macro duckdb__to_zone_timestamp(utc_timestamp, zone_expression) -%}
+    {#- timezone(zone, timestamp) reads the wall clock in zone (-> timestamptz); with a timestamptz it
+        gives the wall clock in zone (-> timestamp). The session's TimeZone plays no part. -#}
+    timezone({{ zone_expression }}, timezone('UTC', {{ utc_timestamp }}))
+{%- endmacro %}
+
+
+{% macro chat_timezone(chat_settings_zone) -%}
+    {#- A chat's zone: its row of seed chat_settings, else the project's (var timezone). -#}
+    coalesce({{ chat_settings_zone }}, '{{ tgpipe.local_timezone() }}')
 {%- endmacro %}
 
 

@@ -27,6 +27,8 @@
         'bot_command': 'null',
         'new_chat_members_count': 'null',
         'left_chat_member_id': 'null',
+        'service_kind': 'null',
+        'topic_name': 'null',
         'context_timestamp': "timestamp '2026-01-01 00:00:00'",
         'context_date': "'2026-01-01'",
     } -%}
@@ -37,7 +39,8 @@
         'date': 'bigint', 'edit_date': 'bigint', 'message_type': 'varchar', 'text': 'varchar',
         'caption': 'varchar', 'reply_to_message_id': 'bigint', 'message_thread_id': 'bigint',
         'is_forwarded': 'boolean', 'bot_command': 'varchar', 'new_chat_members_count': 'integer',
-        'left_chat_member_id': 'bigint', 'context_timestamp': 'timestamp', 'context_date': 'varchar',
+        'left_chat_member_id': 'bigint', 'service_kind': 'varchar', 'topic_name': 'varchar',
+        'context_timestamp': 'timestamp', 'context_date': 'varchar',
     } -%}
     {%- for name, value in kwargs.items() -%}
         {%- if name not in columns -%}

@@ -2,7 +2,7 @@ with
 
 messages as (
 
-    select * from {{ ref('stg_telegram__messages') }}
+    select * from {{ ref('messages') }}
 
 ),
 
@@ -15,7 +15,7 @@ final as (
         count(*) as uses,
         count(distinct user_id) as users
     from messages
-    where is_new_message and bot_command is not null
+    where bot_command is not null
     group by 1, 2, 3
 
 )

@@ -1,8 +1,14 @@
 with
 
-messages as (
+staged as (
 
     select * from {{ ref('stg_telegram__messages') }}
+
+),
+
+messages as (
+
+    select * from {{ ref('messages') }}
 
 ),
 
@@ -16,7 +22,7 @@ latest as (
             as chat_title,
         {{ tgpipe.max_by_keeping_nulls('chat_type', 'sent_at') }}
             as chat_type
-    from messages
+    from staged
     group by 1
 
 ),
@@ -25,14 +31,10 @@ activity as (
 
     select
         chat_id,
-        min(
-            case when is_new_message then message_date end
-        ) as first_message_date,
-        max(
-            case when is_new_message then message_date end
-        ) as last_message_date,
-        count(case when is_new_message then 1 end) as messages,
-        count(distinct case when is_new_message then user_id end) as users
+        min(message_date) as first_message_date,
+        max(message_date) as last_message_date,
+        count(*) as messages,
+        count(distinct user_id) as users
     from messages
     group by 1
 
@@ -46,10 +48,10 @@ final as (
         latest.chat_type,
         activity.first_message_date,
         activity.last_message_date,
-        activity.messages,
-        activity.users
+        coalesce(activity.messages, 0) as messages,
+        coalesce(activity.users, 0) as users
     from latest
-    inner join activity
+    left join activity
         on latest.chat_id = activity.chat_id
 
 )

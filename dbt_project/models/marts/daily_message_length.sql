@@ -2,14 +2,14 @@ with
 
 messages as (
 
-    select * from {{ ref('stg_telegram__messages') }}
+    select * from {{ ref('messages') }}
 
 ),
 
 text_messages as (
 
     select * from messages
-    where is_new_message and message_type = 'text'
+    where message_type = 'text'
 
 ),
 

@@ -1,8 +1,14 @@
 with
 
-messages as (
+staged as (
 
     select * from {{ ref('stg_telegram__messages') }}
+
+),
+
+messages as (
+
+    select * from {{ ref('messages') }}
 
 ),
 
@@ -17,7 +23,6 @@ sent as (
         count(case when message_type <> 'text' then 1 end) as media_messages,
         count(case when is_forwarded then 1 end) as forwarded_messages
     from messages
-    where is_new_message
     group by 1, 2
 
 ),
@@ -30,7 +35,7 @@ edits as (
         chat_id,
         coalesce(edited_date, message_date) as message_date,
         count(*) as edits
-    from messages
+    from staged
     where is_edit
     group by 1, 2
 

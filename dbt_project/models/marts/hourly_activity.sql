@@ -2,7 +2,7 @@ with
 
 messages as (
 
-    select * from {{ ref('stg_telegram__messages') }}
+    select * from {{ ref('messages') }}
 
 ),
 
@@ -25,7 +25,6 @@ final as (
         count(distinct user_id) as active_users,
         count(distinct message_date) as active_days
     from messages
-    where is_new_message
     group by 1, 2, 3, 4
 
 )

@@ -2,7 +2,7 @@ with
 
 messages as (
 
-    select * from {{ ref('stg_telegram__messages') }}
+    select * from {{ ref('messages') }}
 
 ),
 
@@ -15,7 +15,6 @@ final as (
         count(*) as messages,
         count(distinct user_id) as users
     from messages
-    where is_new_message
     group by 1, 2, 3
 
 )

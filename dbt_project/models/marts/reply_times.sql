@@ -8,7 +8,7 @@ with
 
 messages as (
 
-    select * from {{ ref('stg_telegram__messages') }}
+    select * from {{ ref('messages') }}
 
 ),
 
@@ -22,7 +22,6 @@ new_messages as (
         reply_to_message_id,
         coalesce(user_id, sender_chat_id) as sender_id
     from messages
-    where is_new_message
 
 ),
 

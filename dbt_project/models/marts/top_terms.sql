@@ -16,7 +16,7 @@ with
 
 messages as (
 
-    select * from {{ ref('stg_telegram__messages') }}
+    select * from {{ ref('messages') }}
 
 ),
 
@@ -44,9 +44,7 @@ texts as (
             concat(coalesce(message_text, ''), ' ', coalesce(caption, ''))
         ) as body
     from messages
-    where
-        is_new_message
-        and (message_text is not null or caption is not null)
+    where message_text is not null or caption is not null
 
 ),
 

@@ -2,7 +2,7 @@ with
 
 messages as (
 
-    select * from {{ ref('stg_telegram__messages') }}
+    select * from {{ ref('messages') }}
 
 ),
 
@@ -25,7 +25,7 @@ final as (
             case when message_type = 'text' then cast(text_length as double) end
         ) as avg_text_length
     from messages
-    where is_new_message and user_id is not null
+    where user_id is not null
     group by 1, 2, 3
 
 )

@@ -22,6 +22,14 @@ def to_local_timestamp(utc_timestamp: str, zone: str | None = None) -> str:
     )
 
 
+def to_zone_timestamp(utc_timestamp: str, zone_expression: str) -> str:
+    return f"cast(at_timezone(with_timezone({utc_timestamp}, 'UTC'), {zone_expression}) as timestamp)"
+
+
+def chat_timezone(chat_settings_zone: str) -> str:
+    return f"coalesce({chat_settings_zone}, '{local_timezone()}')"
+
+
 def iso_weekday(timestamp_expression: str) -> str:
     return f"day_of_week({timestamp_expression})"
 

@@ -2,7 +2,8 @@
     One row per change of one member's membership (update_id, user_id):
     chat_member / my_chat_member updates, service messages adding or removing
     members, join requests and imported history. Times: `changed_at` UTC,
-    `changed_date` local to var('timezone').
+    `changed_date` local to the chat's zone
+    (seed chat_settings, else var('timezone')).
 #}
 
 with
@@ -10,6 +11,12 @@ with
 source as (
 
     select * from {{ source('telegram', 'member_events') }}
+
+),
+
+chat_settings as (
+
+    select * from {{ ref('chat_settings') }}
 
 ),
 
@@ -56,14 +63,27 @@ renamed as (
 
 ),
 
-localized as (
+zoned as (
 
     select
         renamed.*,
-        cast(
-            {{ tgpipe.to_local_timestamp('renamed.changed_at') }} as date
-        ) as changed_date
+        {{ tgpipe.chat_timezone('chat_settings.timezone') }} as chat_timezone
     from renamed
+    left join chat_settings
+        on renamed.chat_id = chat_settings.chat_id
+
+),
+
+localized as (
+
+    select
+        zoned.*,
+        cast(
+            {{ tgpipe.to_zone_timestamp(
+                'zoned.changed_at', 'zoned.chat_timezone'
+            ) }} as date
+        ) as changed_date
+    from zoned
 
 )
 

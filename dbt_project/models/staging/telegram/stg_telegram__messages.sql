@@ -1,7 +1,7 @@
 {#
     One row per update_id: the enriched updates, deduplicated, renamed and typed.
     Times: `*_at` are naive UTC timestamps; `message_*` and `edited_date` are
-    local to var('timezone').
+    local to the chat's zone (seed chat_settings, else var('timezone')).
 #}
 
 with
@@ -9,6 +9,12 @@ with
 source as (
 
     select * from {{ source('telegram', 'messages') }}
+
+),
+
+chat_settings as (
+
+    select * from {{ ref('chat_settings') }}
 
 ),
 
@@ -56,6 +62,8 @@ renamed as (
         cast("text" as varchar) as message_text,
         cast(caption as varchar) as caption,
         cast(bot_command as varchar) as raw_bot_command,
+        cast(service_kind as varchar) as service_kind,
+        cast(topic_name as varchar) as topic_name,
 
         -- numbers
         cast(new_chat_members_count as integer) as new_chat_members_count,
@@ -76,13 +84,26 @@ renamed as (
 
 ),
 
-localized as (
+zoned as (
 
     select
         renamed.*,
-        {{ tgpipe.to_local_timestamp('renamed.sent_at') }} as sent_at_local,
-        {{ tgpipe.to_local_timestamp('renamed.edited_at') }} as edited_at_local
+        {{ tgpipe.chat_timezone('chat_settings.timezone') }} as chat_timezone
     from renamed
+    left join chat_settings
+        on renamed.chat_id = chat_settings.chat_id
+
+),
+
+localized as (
+
+    select
+        zoned.*,
+        {{ tgpipe.to_zone_timestamp('zoned.sent_at', 'zoned.chat_timezone') }}
+            as sent_at_local,
+        {{ tgpipe.to_zone_timestamp('zoned.edited_at', 'zoned.chat_timezone') }}
+            as edited_at_local
+    from zoned
 
 ),
 
@@ -106,6 +127,8 @@ enriched as (
         message_type,
         message_text,
         caption,
+        service_kind,
+        topic_name,
         -- Lower-case, without @botname and surrounding white space (tabs and
         -- no-break spaces too, alike on both engines): the ETL already
         -- normalises, this keeps older partitions honest.
@@ -127,6 +150,7 @@ enriched as (
         and message_type <> 'service' as is_new_message,
         sent_at,
         edited_at,
+        chat_timezone,
         cast(sent_at_local as date) as message_date,
         cast(extract(hour from sent_at_local) as integer) as message_hour,
         cast(

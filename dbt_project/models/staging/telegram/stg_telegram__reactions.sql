@@ -2,7 +2,8 @@
     One row per change of one reaction (update_id, change_index): a person's
     reaction added (+1) or removed (-1), or a total per reaction (is_snapshot:
     anonymous counts, imported history). Times: `reacted_at` UTC,
-    `reacted_date` local to var('timezone').
+    `reacted_date` local to the chat's zone
+    (seed chat_settings, else var('timezone')).
 #}
 
 with
@@ -10,6 +11,12 @@ with
 source as (
 
     select * from {{ source('telegram', 'reactions') }}
+
+),
+
+chat_settings as (
+
+    select * from {{ ref('chat_settings') }}
 
 ),
 
@@ -54,14 +61,27 @@ renamed as (
 
 ),
 
-localized as (
+zoned as (
 
     select
         renamed.*,
-        cast(
-            {{ tgpipe.to_local_timestamp('renamed.reacted_at') }} as date
-        ) as reacted_date
+        {{ tgpipe.chat_timezone('chat_settings.timezone') }} as chat_timezone
     from renamed
+    left join chat_settings
+        on renamed.chat_id = chat_settings.chat_id
+
+),
+
+localized as (
+
+    select
+        zoned.*,
+        cast(
+            {{ tgpipe.to_zone_timestamp(
+                'zoned.reacted_at', 'zoned.chat_timezone'
+            ) }} as date
+        ) as reacted_date
+    from zoned
 
 )
 
