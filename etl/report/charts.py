@@ -384,7 +384,7 @@ def heatmap(values: Mapping[tuple[int, int], float], unit: str, label: str) -> s
 def cohort_heatmap(cohorts: Sequence[tuple[date, int, Sequence[int]]], label: str) -> str:
     """Retention: one row per cohort (its week's Monday, its size, and how many of it were active in
     each week since, week 0 first), one cell mark per week, shaded and labelled by the active share."""
-    left, size_x, head, cell_w, cell_h, gap = 96, 132, 22, 50, 26, 3
+    left, size_x, head, cell_w, cell_h, gap = 84, 150, 22, 50, 26, 3
     weeks = max((len(active) for _, _, active in cohorts), default=0)
     width = size_x + 12 + weeks * cell_w
     height = head + len(cohorts) * cell_h + 4
@@ -426,7 +426,10 @@ def cohort_heatmap(cohorts: Sequence[tuple[date, int, Sequence[int]]], label: st
                 f'<text class="{tone}" x="{_num(x + (cell_w - gap) / 2)}" y="{mid}" dy="0.32em" '
                 f'text-anchor="middle">{share:.0%}</text>'
             )
-    return _svg(body, label, width, height, kind="cohort")
+    # Drawn at most 1.25 times its size: a few weeks do not fill a wide card with giant cells.
+    return _svg(body, label, width, height, kind="cohort").replace(
+        "<svg ", f'<svg style="max-width:{_num(width * 1.25)}px" ', 1
+    )
 
 
 def legend(series: Sequence[Series]) -> str:

@@ -9,7 +9,7 @@ without the line breaks, which are there for the reader. Every text from the dat
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from importlib.metadata import PackageNotFoundError, version
@@ -19,11 +19,13 @@ from typing import Any
 
 from . import charts
 from .charts import DayAxis, Series, esc, fmt_count, long_date
-from .marts import Chat, ReportData
+from .marts import SILENT_DAYS, UNANSWERED_ROWS, Chat, ReportData
 
-__all__ = ["TOP_USERS", "render_page"]
+__all__ = ["COHORTS", "QUESTION_CHARS", "TOP_USERS", "render_page"]
 
 TOP_USERS = 6
+COHORTS = 12  # the latest cohort weeks in the retention heat map, each over its first weeks as many
+QUESTION_CHARS = 280  # an unanswered question's text is cut after this many characters
 
 
 @dataclass(frozen=True)
@@ -31,10 +33,16 @@ class Card:
     key: str
     title: str
     note: str
-    svg: str | None  # None: the "no data" panel
+    content: str | None  # an <svg> chart or a <table>; None: the "no data" panel
     empty: str
     legend: str = ""
     wide: bool = False
+
+    @property
+    def state(self) -> str:
+        if self.content is None:
+            return "empty"
+        return "table" if self.content.startswith("<table") else "chart"
 
 
 def render_page(chat: Chat, data: ReportData, source: str) -> tuple[str, tuple[str, ...], tuple[str, ...]]:
@@ -42,8 +50,14 @@ def render_page(chat: Chat, data: ReportData, source: str) -> tuple[str, tuple[s
     cards = {c.key: c for c in _cards(data)}
     sections = [
         ("Activity", "", ["daily-messages", "user-messages", "message-length", "member-changes"]),
+        ("Engagement", "", ["active-users", "retention", "reactions", "top-repliers", "silent-members"]),
         ("Rhythm", "", ["heatmap"]),
         ("Answers", "", ["reply-rate", "reply-times"]),
+        (
+            "Questions",
+            "",
+            ["question-rates", "answer-times", "answered-by", "question-topics", "unanswered-questions"],
+        ),
         ("Content", " grid-3", ["message-types", "bot-commands", "top-terms"]),
     ]
     body = "".join(
@@ -76,8 +90,8 @@ def render_page(chat: Chat, data: ReportData, source: str) -> tuple[str, tuple[s
     ordered = [c for keys in (s[2] for s in sections) for c in (cards[k] for k in keys)]
     return (
         page,
-        tuple(c.key for c in ordered if c.svg is not None),
-        tuple(c.key for c in ordered if c.svg is None),
+        tuple(c.key for c in ordered if c.content is not None),
+        tuple(c.key for c in ordered if c.content is None),
     )
 
 
@@ -101,11 +115,11 @@ def _css() -> str:
 
 
 def _card_html(card: Card) -> str:
-    content = card.svg if card.svg is not None else f'<div class="empty">{esc(card.empty)}</div>'
+    content = card.content if card.content is not None else f'<div class="empty">{esc(card.empty)}</div>'
     return _template("card.html").substitute(
         wide=" wide" if card.wide else "",
         key=card.key,
-        state="chart" if card.svg is not None else "empty",
+        state=card.state,
         title=esc(card.title),
         note=esc(card.note),
         legend=card.legend,
@@ -165,6 +179,62 @@ def _user_series(data: ReportData) -> list[Series]:
     return series
 
 
+def _names(data: ReportData) -> dict[int, str]:
+    """Every sender's latest first name (else @username, else 'user <id>'), told apart when two share one."""
+    latest: dict[int, tuple[str | None, str | None]] = {}
+    for _day, user_id, first_name, username, _messages in data.user_days:
+        latest[int(user_id)] = (first_name, username)  # rows come by day: the latest name wins
+    labels = {
+        u: first or (f"@{username}" if username else f"user {u}") for u, (first, username) in latest.items()
+    }
+    counts: dict[str, int] = {}
+    for label in labels.values():
+        counts[label] = counts.get(label, 0) + 1
+    for u, (_first, username) in latest.items():
+        if counts[labels[u]] > 1:
+            labels[u] += f" (@{username})" if username else f" ({u})"
+    return labels
+
+
+def _name(names: dict[int, str], user_id: int) -> str:
+    return names.get(int(user_id), f"user {user_id}")
+
+
+def _cohorts(data: ReportData) -> list[tuple[date, int, list[int]]]:
+    """The latest :data:`COHORTS` cohort weeks, each with its active people of its first weeks."""
+    sizes: dict[date, int] = {}
+    active: dict[date, dict[int, int]] = {}
+    for week, since, size, users in data.retention:
+        sizes[week] = int(size)
+        active.setdefault(week, {})[int(since)] = int(users)
+    weeks = sorted(sizes)[-COHORTS:]
+    return [
+        (w, sizes[w], [active[w].get(i, 0) for i in range(min(COHORTS, max(active[w]) + 1))]) for w in weeks
+    ]
+
+
+def _one_line(text: str | None, limit: int) -> str:
+    """Text on one line (control characters and runs of white space made one space), cut at ``limit``."""
+    flat = " ".join("".join(c if c.isprintable() else " " for c in text or "").split())
+    return flat if len(flat) <= limit else flat[: limit - 1].rstrip() + "…"
+
+
+def _unanswered_table(data: ReportData, names: dict[int, str]) -> str | None:
+    """The most recent unanswered questions as a table, every cell escaped."""
+    if not data.unanswered:
+        return None
+    head = "".join(
+        f'<th scope="col" class="col-{h.lower()}">{h}</th>' for h in ("Asked", "By", "Topic", "Question")
+    )
+    rows = "".join(
+        f'<tr class="row"><td>{esc(long_date(asked_date))}</td>'
+        f"<td>{esc(_name(names, user_id))}</td><td>{esc(topic)}</td>"
+        f"<td>{esc(_one_line(text, QUESTION_CHARS))}</td></tr>"
+        for asked_date, _asked_at, user_id, topic, text in data.unanswered
+    )
+    return f'<table class="list"><thead><tr>{head}</tr></thead><tbody>{rows}</tbody></table>'
+
+
 def _percent(value: float) -> str:
     return f"{value:.0%}"
 
@@ -176,7 +246,7 @@ def _minutes(value: float) -> str:
 def _cards(data: ReportData) -> list[Card]:
     axis = DayAxis(data.start, data.end) if data.start and data.end else None
 
-    def by_day(values: dict[date, float], draw: Callable[[DayAxis], str]) -> str | None:
+    def by_day(values: Mapping[date, float], draw: Callable[[DayAxis], str]) -> str | None:
         return draw(axis) if axis is not None and values else None
 
     messages = {r[0]: float(r[1]) for r in data.daily if r[1]}
@@ -195,6 +265,41 @@ def _cards(data: ReportData) -> list[Card]:
     def ranking(rows: list[tuple[Any, ...]], color: str, unit: str, label: str) -> str | None:
         items = [(str(name), float(n)) for name, n in rows]
         return charts.hbars(items, color, unit, label) if items else None
+
+    def absent(mart: str, text: str) -> str:
+        """The panel's text: ``text``, or that the database predates ``mart``."""
+        if mart in data.absent:
+            return f"This database has no {mart} mart (built by an older tgpipe): run dbt build again."
+        return text
+
+    names = _names(data)
+    # Engagement
+    dau = Series("daily", charts.PALETTE[0], {r[0]: float(r[1]) for r in data.active})
+    wau = Series("weekly", charts.PALETTE[1], {r[0]: float(r[2]) for r in data.active})
+    mau = Series("monthly", charts.PALETTE[2], {r[0]: float(r[3]) for r in data.active})
+    new_users = {r[0]: f"{r[4]} new" for r in data.active if r[4]}
+    cohorts = _cohorts(data)
+    reactions = [(str(r[0]), float(r[1])) for r in data.reactions]
+    reaction_notes = [f"{r[2]} taken back, net {r[3]:+}" for r in data.reactions]
+    repliers = [(_name(names, r[0]), float(r[1])) for r in data.repliers]
+    replier_notes = [f"to {r[2]} {'person' if r[2] == 1 else 'people'}" for r in data.repliers]
+    silent = [(_name(names, r[0]), float(r[1])) for r in data.silent]
+    silent_notes = [
+        f"last message {long_date(r[2].date())} {r[2]:%H:%M} UTC, {r[3]} messages in all" for r in data.silent
+    ]
+    # Questions
+    dq = data.daily_questions
+    answer_rate = Series("answered", charts.PALETTE[2], {r[0]: float(r[8]) for r in dq if r[8] is not None})
+    resolution_rate = Series(
+        "resolved", charts.PALETTE[0], {r[0]: float(r[9]) for r in dq if r[9] is not None}
+    )
+    question_notes = {r[0]: f"{r[2]} answered, {r[3]} resolved of {r[1]} questions" for r in dq}
+    answer_minutes = {r[0]: float(r[7]) for r in dq if r[7] is not None}
+    answered_notes = {r[0]: f"{r[2]} of {r[1]} questions answered" for r in dq}
+    by_bot = Series("bot", charts.PALETTE[4], {r[0]: float(r[5]) for r in dq if r[5]})
+    by_people = Series("people", charts.PALETTE[1], {r[0]: float(r[6]) for r in dq if r[6]})
+    topics = [(str(r[0]), float(r[1])) for r in data.topics]
+    topic_notes = [f"{r[2]} answered, {r[3]} resolved, {r[4]} unanswered" for r in data.topics]
 
     return [
         Card(
@@ -243,6 +348,57 @@ def _cards(data: ReportData) -> list[Card]:
             legend=charts.legend([joined, left]) if member_values else "",
         ),
         Card(
+            "active-users",
+            "Active people",
+            "Distinct people who posted that day, in the 7 days and in the 30 days ending that day.",
+            by_day(
+                dau.values,
+                lambda a: charts.day_lines(
+                    a, [dau, wau, mau], "people", "Daily, weekly and monthly active people", details=new_users
+                ),
+            ),
+            absent("active_users", "Nobody posted in this period."),
+            legend=charts.legend([dau, wau, mau]) if data.active else "",
+        ),
+        Card(
+            "retention",
+            "Retention by first week",
+            "People by the week of their first message, and the share of them who posted in each week since.",
+            charts.cohort_heatmap(cohorts, "Retention of weekly cohorts") if cohorts else None,
+            absent("retention_cohorts", "Nobody posted in this period."),
+        ),
+        Card(
+            "reactions",
+            "Top reactions",
+            "Reactions added over the whole period; the hover text adds those taken back.",
+            charts.hbars(reactions, charts.PALETTE[6], "added", "Top reactions", details=reaction_notes)
+            if reactions
+            else None,
+            absent("daily_reactions", "No reactions in this period."),
+        ),
+        Card(
+            "top-repliers",
+            "Most active repliers",
+            "Replies to someone else's message, per person who replied.",
+            charts.hbars(
+                repliers, charts.PALETTE[5], "replies", "Most active repliers", details=replier_notes
+            )
+            if repliers
+            else None,
+            absent("reply_pairs", "Nobody replied to anyone in this period."),
+        ),
+        Card(
+            "silent-members",
+            "Gone silent",
+            f"Members who posted before but not in the last {SILENT_DAYS} days, by days since they last did.",
+            charts.hbars(
+                silent, charts.PALETTE[7], "days silent", "Members gone silent", details=silent_notes
+            )
+            if silent
+            else None,
+            absent("member_roster", f"Everyone who posted did so in the last {SILENT_DAYS} days."),
+        ),
+        Card(
             "heatmap",
             "When the group is busy",
             "Messages by weekday and hour of the day, summed over every day in the lake.",
@@ -285,6 +441,73 @@ def _cards(data: ReportData) -> list[Card]:
                 ),
             ),
             "No message got a reply in this period.",
+        ),
+        Card(
+            "question-rates",
+            "Answered and resolved",
+            "Share of each day's questions that got an answer, and that the asker marked solved.",
+            by_day(
+                answer_rate.values,
+                lambda a: charts.day_lines(
+                    a,
+                    [answer_rate, resolution_rate],
+                    "",
+                    "Answer and resolution rates per day",
+                    top=1.0,
+                    fmt=_percent,
+                    tick_fmt=_percent,
+                    details=question_notes,
+                ),
+            ),
+            absent("daily_questions", "No questions in this period."),
+            legend=charts.legend([answer_rate, resolution_rate]) if answer_rate.values else "",
+        ),
+        Card(
+            "answer-times",
+            "Time to first answer",
+            "Median minutes from a question to its first answer, per day of asking.",
+            by_day(
+                answer_minutes,
+                lambda a: charts.day_lines(
+                    a,
+                    [Series("minutes", charts.PALETTE[1], answer_minutes)],
+                    "min (median)",
+                    "Median minutes to first answer per day",
+                    fmt=_minutes,
+                    details=answered_notes,
+                ),
+            ),
+            absent("daily_questions", "No question got an answer in this period."),
+        ),
+        Card(
+            "answered-by",
+            "Answered by the bot or by people",
+            "Questions per day of asking whose first answer came from a bot, or from a person.",
+            by_day(
+                {**by_bot.values, **by_people.values},
+                lambda a: charts.day_bars(
+                    a, [by_bot, by_people], "questions", "First answers by bots and people"
+                ),
+            ),
+            absent("daily_questions", "No question got an answer in this period."),
+            legend=charts.legend([by_bot, by_people]) if by_bot.values or by_people.values else "",
+        ),
+        Card(
+            "question-topics",
+            "Top topics",
+            "Questions per topic (from the topic keywords seed) over the whole period.",
+            charts.hbars(topics, charts.PALETTE[3], "questions", "Top question topics", details=topic_notes)
+            if topics
+            else None,
+            absent("question_topics", "No questions in this period."),
+        ),
+        Card(
+            "unanswered-questions",
+            "Unanswered questions",
+            f"The {UNANSWERED_ROWS} most recent questions nobody has replied to; days are local.",
+            _unanswered_table(data, names),
+            absent("questions", "Every question in this period got an answer."),
+            wide=True,
         ),
         Card(
             "message-types",

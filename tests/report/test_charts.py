@@ -126,4 +126,5 @@ def test_cohort_heatmap() -> None:
     ]
     labels = re.findall(r'<text class="(?:label|value)"[^>]*>([^<]+)</text>', svg)
     assert labels == ["5 Oct", "4", "12 Oct", "2"]
-    assert 'viewBox="0 0 294 78"' in svg  # 132 + 12 + 3 weeks x 50 wide, 22 + 2 rows x 26 + 4 high
+    # 150 + 12 + 3 weeks x 50 wide, 22 + 2 rows x 26 + 4 high, drawn at most 1.25 times that size
+    assert svg.startswith('<svg style="max-width:390px" class="chart-svg cohort" viewBox="0 0 312 78" ')
