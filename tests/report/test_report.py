@@ -440,6 +440,14 @@ def test_test_schema_is_the_dbt_contract() -> None:
         assert typed == {c: t for c, t in columns if c in typed}, mart
 
 
+def test_exposure_depends_on_every_mart_the_report_reads() -> None:
+    """dbt's exposure of the HTML report names exactly the marts the report reads, in its order."""
+    spec = yaml.safe_load((ROOT / "dbt_project/models/marts/_marts__exposures.yml").read_text())
+    (exposure,) = spec["exposures"]
+    assert (exposure["name"], exposure["type"]) == ("html_report", "dashboard")
+    assert exposure["depends_on"] == [f"ref('{m}')" for m in REPORT_MARTS]
+
+
 def test_summary_of_the_only_chat(known_report: tuple[ReportSummary, str], tmp_path: Path) -> None:
     """With one chat in the lake and no chat id, that chat is reported and the summary says what was drawn."""
     summary, _ = known_report
