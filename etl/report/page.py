@@ -354,7 +354,11 @@ def _cards(data: ReportData) -> list[Card]:
             by_day(
                 dau.values,
                 lambda a: charts.day_lines(
-                    a, [dau, wau, mau], "people", "Daily, weekly and monthly active people", details=new_users
+                    a,
+                    [mau, wau, dau],  # drawn in this order: the daily line on top where they meet
+                    "people",
+                    "Daily, weekly and monthly active people",
+                    details=new_users,
                 ),
             ),
             absent("active_users", "Nobody posted in this period."),

@@ -548,14 +548,14 @@ def test_hostile_text_is_escaped(known_report: tuple[ReportSummary, str]) -> Non
         pytest.param(
             "active-users",
             [
-                "Mon 5 Oct 2026 · daily: 2 people (2 new)",
-                "Tue 6 Oct 2026 · daily: 2 people",
-                "Mon 5 Oct 2026 · weekly: 2 people (2 new)",
-                "Tue 6 Oct 2026 · weekly: 2 people",
                 "Mon 5 Oct 2026 · monthly: 2 people (2 new)",
                 "Tue 6 Oct 2026 · monthly: 2 people",
+                "Mon 5 Oct 2026 · weekly: 2 people (2 new)",
+                "Tue 6 Oct 2026 · weekly: 2 people",
+                "Mon 5 Oct 2026 · daily: 2 people (2 new)",
+                "Tue 6 Oct 2026 · daily: 2 people",
             ],
-            id="dau-wau-mau",
+            id="mau-wau-dau-daily-on-top",
         ),
         pytest.param(
             "retention",
