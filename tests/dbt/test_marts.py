@@ -10,7 +10,9 @@ from __future__ import annotations
 import csv
 import json
 import os
+import random
 import re
+import shutil
 import statistics
 import subprocess
 import sys
@@ -29,7 +31,7 @@ from tests.helpers import DBT_PROJECT
 BIN = Path(sys.executable).parent
 
 TZ_NAME = "America/Sao_Paulo"  # UTC-03:00: 22:30 local is already the next day in UTC
-TZ = ZoneInfo(TZ_NAME)
+TZ = ZoneInfo(TZ_NAME)  # TGPIPE_TIMEZONE: the webhook's days of receipt, and every chat's days but...
 DAYS = [date(2026, 3, 9), date(2026, 3, 10), date(2026, 3, 11)]  # Monday to Wednesday
 # Quieter days over the next weeks (a Saturday, a Tuesday, a Sunday, a Tuesday, a Friday 32 days after
 # the first): retention reaches weeks_since 4 and the 30-day window lets the first day go.
@@ -39,6 +41,14 @@ GROUP = {"id": -1001234567890, "title": "Grupo de Suporte 💬", "type": "superg
 CHANNEL = {"id": -1009876543210, "title": "Anúncios", "type": "channel"}
 OLD_GROUP = {"id": -4001234567, "title": "Suporte (antigo)", "type": "group"}
 NEW_GROUP_TITLE = "Suporte 💬"
+# ...the old group's, cut in Asia/Kolkata (UTC+05:30) by seed chat_settings (the built project's copy).
+CHAT_ZONES = {OLD_GROUP["id"]: ZoneInfo("Asia/Kolkata")}
+
+
+def zone_of(chat_id: int) -> ZoneInfo:
+    """The zone a chat's local days and hours are cut in."""
+    return CHAT_ZONES.get(chat_id, TZ)
+
 
 ANA = {
     "id": 111111111,
@@ -62,7 +72,7 @@ HUGO = {"id": 666666662, "is_bot": False, "first_name": "Hugo"}
 SPAMMER = {"id": 666666663, "is_bot": False, "first_name": "Promo", "username": "promo_x"}
 IVO = {"id": 666666664, "is_bot": False, "first_name": "Ivo"}
 NEW_BOT = {"id": 777777771, "is_bot": True, "first_name": "StatsBot", "username": "stats_bot"}
-REACTIONS = ("👍", "❤", "🔥", "😂")
+REACTIONS = ("👍", "❤", "🔥", "😂", "👀", "🎉")  # 😂 and 👀 are not positive (seed positive_reactions)
 # Edge texts both engines must read alike: a tab and a no-break space before a mention, a link ended by
 # a no-break space, emoji only.
 EDGE_TEXTS = ["senha\tbloqueada\u00a0@carla_m ajuda", "link https://example.com/x\u00a0boleto", "🙏🙏🙏"]
@@ -111,32 +121,108 @@ MEDIA_WEIGHTS = {
 }
 
 
+@dataclass(frozen=True)
+class Reacted:
+    """One change of one person's reaction the corpus sent (delta +1 added, -1 taken back)."""
+
+    at: datetime
+    chat_id: int
+    message_id: int
+    user_id: int
+    emoji: str
+    delta: int
+
+
+@dataclass(frozen=True)
+class Counted:
+    """An anonymous total of one reaction on a message (message_reaction_count): a snapshot."""
+
+    at: datetime
+    chat_id: int
+    message_id: int
+    emoji: str
+    count: int
+
+
 class Corpus(Traffic):
     """The test's scenario on the shared traffic builder: ids increase with time, as Telegram assigns them."""
 
     def __init__(self) -> None:
         super().__init__(TZ, seed=20260309, first_update_id=700_000_000, step=(1, 3))
-        # (chat id, user id, when, emoji, +1 added / -1 taken back): what people did with reactions.
-        self.reaction_changes: list[tuple[int, int, datetime, str, int]] = []
+        # Every reaction change any part of the scenario makes: the questions, messages and engagement
+        # expectations all read this one list.
+        self.reacted: list[Reacted] = []
+        self.counted: list[Counted] = []
+        # (when, update id, user, message, added, taken back): reactions to send, see settle_reactions.
+        self._intents: list[tuple[datetime, int, dict[str, Any], Sent, tuple[str, ...], tuple[str, ...]]] = []
+        # Apart from self.rng for the reactions to replies; not for secrets.
+        self.reaction_rng = random.Random(12)  # noqa: S311
         # (chat id, user, when, update id, what happened): chat_member updates and join requests, with
         # what they mean: joined, left, banned, unbanned, promoted, requested.
         self.member_log: list[tuple[int, dict[str, Any], datetime, int, str]] = []
 
+    # --- each chat in its own zone ------------------------------------------------------------
+
+    def message(self, *args: Any, **kwargs: Any) -> Sent:
+        """A new message whose local day is cut in its chat's zone (days of receipt stay in TZ)."""
+        sent = super().message(*args, **kwargs)
+        sent.zone = zone_of(sent.chat["id"])
+        return sent
+
+    def edit(self, *args: Any, **kwargs: Any) -> Sent:
+        sent = super().edit(*args, **kwargs)
+        sent.zone = zone_of(sent.chat["id"])
+        return sent
+
     # --- reactions and membership -------------------------------------------------------------
 
-    def react(self, at: datetime, user: dict[str, Any], target: Sent, old: list[str], new: list[str]) -> None:
-        """``user`` changes their reactions to ``target`` from ``old`` to ``new`` (a message_reaction)."""
+    def react(
+        self,
+        at: datetime,
+        user: dict[str, Any],
+        target: Sent,
+        add: tuple[str, ...] = (),
+        remove: tuple[str, ...] = (),
+    ) -> None:
+        """``user`` adds and takes back reactions to ``target`` at ``at``. Several parts of the scenario
+        react to the same messages, so the update (its id taken now) is built by settle_reactions."""
+        self._intents.append((at, self.update_id(), user, target, add, remove))
+
+    def settle_reactions(self) -> None:
+        """The message_reaction updates, in time order: each carries the person's reactions before and
+        after (Telegram's old_reaction and new_reaction); a change to what they already have is none."""
+        held: dict[tuple[int, int, int], list[str]] = defaultdict(list)
+        for at, update_id, user, target, add, remove in sorted(self._intents, key=lambda i: (i[0], i[1])):
+            key = (target.chat["id"], target.message_id, user["id"])
+            old = held[key]
+            new = [e for e in old if e not in remove] + [e for e in add if e not in old]
+            if new == old:
+                continue
+            payload = {
+                "chat": target.chat,
+                "message_id": target.message_id,
+                "user": user,
+                "date": int(at.timestamp()),
+                "old_reaction": [{"type": "emoji", "emoji": e} for e in old],
+                "new_reaction": [{"type": "emoji", "emoji": e} for e in new],
+            }
+            update = {"update_id": update_id, "message_reaction": payload}
+            self.others.append((at.astimezone(self.zone).date(), update_id, update))  # as other() does
+            changes = [(e, 1) for e in new if e not in old] + [(e, -1) for e in old if e not in new]
+            self.reacted += [Reacted(at, *key, e, delta) for e, delta in changes]
+            held[key] = new
+        self._intents.clear()
+
+    def reaction_count(self, at: datetime, target: Sent, emoji: str, count: int) -> None:
+        """The anonymous total of ``emoji`` on ``target`` (a message_reaction_count): not a change."""
         payload = {
             "chat": target.chat,
             "message_id": target.message_id,
-            "user": user,
             "date": int(at.timestamp()),
-            "old_reaction": [{"type": "emoji", "emoji": e} for e in old],
-            "new_reaction": [{"type": "emoji", "emoji": e} for e in new],
+            "reactions": [{"type": {"type": "emoji", "emoji": emoji}, "total_count": count}],
         }
-        self.other(at, "message_reaction", payload)
-        self.reaction_changes += [(target.chat["id"], user["id"], at, e, 1) for e in new if e not in old]
-        self.reaction_changes += [(target.chat["id"], user["id"], at, e, -1) for e in old if e not in new]
+        self.other(at, "message_reaction_count", payload)
+        self.counted.append(Counted(at, target.chat["id"], target.message_id, emoji, count))
 
     def member_change(
         self,
@@ -248,6 +334,9 @@ class Corpus(Traffic):
         )
         # An edit made after midnight is the next day's edit.
         self.edit(late, local + timedelta(days=1, seconds=40), "até amanhã, pessoal")
+        self.react_to_replies(group_messages)
+        if day == DAYS[0]:
+            self.questions_scenario(local)
         # The channel: posts, a photo post, an edited post.
         posts = [
             self.message(CHANNEL, local + timedelta(hours=9, minutes=m), user=None, text=t)
@@ -268,24 +357,15 @@ class Corpus(Traffic):
                 continue
             user, emoji = self.rng.choice(reactors), self.rng.choice(REACTIONS)
             at = sent.sent + timedelta(minutes=self.rng.randint(1, 25))
-            self.react(at, user, sent, [], [emoji])
+            self.react(at, user, sent, add=(emoji,))
             roll = self.rng.random()
             if roll < 0.2:
-                self.react(at + timedelta(minutes=3), user, sent, [emoji], [])
+                self.react(at + timedelta(minutes=3), user, sent, remove=(emoji,))
             elif roll < 0.3:
                 other = next(e for e in REACTIONS if e != emoji)
-                self.react(at + timedelta(minutes=4), user, sent, [emoji], [other])
+                self.react(at + timedelta(minutes=4), user, sent, add=(other,), remove=(emoji,))
         # The channel's anonymous totals: a snapshot, not a change.
-        self.other(
-            local + timedelta(hours=9, minutes=40),
-            "message_reaction_count",
-            {
-                "chat": CHANNEL,
-                "message_id": posts[1].message_id,
-                "date": int((local + timedelta(hours=9, minutes=40)).timestamp()),
-                "reactions": [{"type": {"type": "emoji", "emoji": "👍"}, "total_count": 7}],
-            },
-        )
+        self.reaction_count(local + timedelta(hours=9, minutes=40), posts[1], "👍", 7)
         # Updates that are not messages.
         self.other(
             local + timedelta(hours=8), "message_reaction", {"chat": GROUP, "message_id": 1, "date": 0}
@@ -330,7 +410,7 @@ class Corpus(Traffic):
                 GROUP, local + timedelta(hours=10, minutes=40), user=BOB, text=EDGE_TEXTS[2], reply_to=first
             )
             self.react(
-                local + timedelta(hours=10, minutes=45), GABI, second, [], ["❤"]
+                local + timedelta(hours=10, minutes=45), GABI, second, add=("❤",)
             )  # the silent member reacts
         elif day == LATER_DAYS[1]:  # Tuesday: Hugo arrives, Davi posts for the first time, Bob promoted
             self.member_change(local + timedelta(hours=8), HUGO, "left", "member", "joined")
@@ -352,9 +432,9 @@ class Corpus(Traffic):
             answer = self.message(
                 GROUP, local + timedelta(hours=11), user=HUGO, text="3 dias", reply_to=carla
             )
-            self.react(local + timedelta(hours=11, minutes=2), ANA, answer, [], ["👍"])
-            self.react(local + timedelta(hours=11, minutes=3), CARLA, answer, [], ["🔥"])
-            self.react(local + timedelta(hours=11, minutes=9), CARLA, answer, ["🔥"], [])
+            self.react(local + timedelta(hours=11, minutes=2), ANA, answer, add=("👍",))
+            self.react(local + timedelta(hours=11, minutes=3), CARLA, answer, add=("🔥",))
+            self.react(local + timedelta(hours=11, minutes=9), CARLA, answer, remove=("🔥",))
             self.member_change(local + timedelta(hours=15), HUGO, "member", "left", "left")
             self.join_request(local + timedelta(hours=16), IVO)
         elif day == LATER_DAYS[4]:  # Friday: Hugo is back
@@ -365,13 +445,147 @@ class Corpus(Traffic):
             )
 
     def old_group(self, day: date) -> None:
-        local = datetime(day.year, day.month, day.day, 14, tzinfo=TZ)
+        local = datetime(day.year, day.month, day.day, 14, tzinfo=TZ)  # 22:30 in the old group's zone
         first = self.message(OLD_GROUP, local, user=CARLA, text="Alguém aí? grupo antigo")
         self.message(
             OLD_GROUP, local + timedelta(minutes=42), user=ANA, text="Sim! use o grupo novo", reply_to=first
         )
         self.message(OLD_GROUP, local + timedelta(minutes=50), user=CARLA, text="valeu", reply_to=first)
         self.message(OLD_GROUP, local + timedelta(minutes=51), user=CARLA, command=COMMANDS[3])
+
+    # --- questions ----------------------------------------------------------------------------
+
+    def react_to_replies(self, messages: list[Sent]) -> None:
+        """Now and then the author of a replied-to message reacts to the reply (sometimes taking it
+        back), and someone else reacts too."""
+        rng = self.reaction_rng
+        by_id = {m.message_id: m for m in messages}
+        for reply in messages:
+            original = by_id.get(reply.reply_to) if reply.reply_to is not None else None
+            if original is None or original.user is None or rng.random() >= 0.5:
+                continue
+            at = reply.sent + timedelta(minutes=rng.randint(1, 40))
+            emoji = rng.choice(REACTIONS)
+            self.react(at, original.user, reply, add=(emoji,))
+            if rng.random() < 0.15:
+                self.react(at + timedelta(minutes=5), original.user, reply, remove=(emoji,))
+            if rng.random() < 0.3:
+                self.react(at + timedelta(minutes=1), CARLA, reply, add=("👍",))
+
+    def questions_scenario(self, local: datetime) -> None:
+        """Questions with a known outcome on the first day (``local`` is its local midnight): resolved
+        by a reaction and by a message, answered by a bot and by people, a thanks 47h59 and 48h01 after
+        the first answer, answers across local midnight (also in the old group's own zone), a forum
+        topic renamed, and texts with tabs, NBSP and only emoji."""
+        thread = self.message_ids.get(GROUP["id"], 0) + 1
+        self.message(
+            GROUP,
+            local + timedelta(hours=6, minutes=30),
+            user=ANA,
+            message_type="service",
+            service={"forum_topic_created": {"name": "Boletos", "icon_color": 7322096}},
+            message_thread_id=thread,
+            is_topic_message=True,
+        )
+        in_topic = {"message_thread_id": thread, "is_topic_message": True}
+        # Resolved by Ana's 👍 on Bob's answer (Carla's 👍 and Ana's 😂 on the bot's do not resolve).
+        boleto = self.message(
+            GROUP,
+            local + timedelta(hours=6, minutes=40),
+            user=ANA,
+            text="Como faço para gerar o boleto",
+            **in_topic,
+        )
+        bob = self.message(
+            GROUP,
+            local + timedelta(hours=6, minutes=43),
+            user=BOB,
+            text="Menu Pagamentos > Boletos",
+            reply_to=boleto,
+        )
+        bot = self.message(
+            GROUP, local + timedelta(hours=6, minutes=44), user=HELPER, text="Veja /help", reply_to=boleto
+        )
+        self.react(local + timedelta(hours=6, minutes=45), CARLA, bob, add=("👍",))
+        self.react(local + timedelta(hours=6, minutes=46), ANA, bot, add=("😂",))
+        self.react(local + timedelta(hours=6, minutes=50), ANA, bob, add=("👍",))
+        # The topic is renamed: its messages show the latest name.
+        self.message(
+            GROUP,
+            local + timedelta(hours=6, minutes=55),
+            user=ANA,
+            message_type="service",
+            service={"forum_topic_edited": {"name": "Boletos e Pix"}},
+            **in_topic,
+        )
+        # Answered by the bot; resolved by the asker's reply to the answer.
+        invoice = self.message(
+            GROUP, local + timedelta(hours=6, minutes=20), user=CARLA, text="Where is the invoice?"
+        )
+        answer = self.message(
+            GROUP,
+            local + timedelta(hours=6, minutes=21),
+            user=HELPER,
+            text="Settings → Billing",
+            reply_to=invoice,
+        )
+        self.message(
+            GROUP,
+            local + timedelta(hours=6, minutes=35),
+            user=CARLA,
+            text="Thanks,\u00a0it worked",
+            reply_to=answer,
+        )
+        # Unanswered, in Spanish; an emoji question; not questions: emoji only, a bot's, an edit's "?".
+        self.message(
+            GROUP, local + timedelta(hours=6, minutes=22), user=BOB, text="¿Alguien sabe la contraseña"
+        )
+        self.message(GROUP, local + timedelta(hours=6, minutes=23), user=CARLA, text="🤔？")
+        self.message(GROUP, local + timedelta(hours=6, minutes=24), user=ANA, text="🙏🙏🙏")
+        self.message(GROUP, local + timedelta(hours=6, minutes=25), user=HELPER, text="Precisa de ajuda?")
+        hello = self.message(GROUP, local + timedelta(hours=6, minutes=26), user=BOB, text="Bom dia pessoal")
+        self.edit(hello, local + timedelta(hours=6, minutes=27), "Bom dia pessoal?")
+        # A tab and an NBSP before the question word; thanks 47h59 (resolves) and 48h01 (too late).
+        prazo = self.message(
+            GROUP, local + timedelta(hours=6, minutes=1), user=ANA, text="\tQual o prazo de entrega"
+        )
+        reply = self.message(
+            GROUP, local + timedelta(hours=6, minutes=5), user=CARLA, text="3 dias úteis", reply_to=prazo
+        )
+        self.message(
+            GROUP,
+            local + timedelta(days=2, hours=6, minutes=4),
+            user=ANA,
+            text="Obrigada, resolvido!",
+            reply_to=reply,
+        )
+        volta = self.message(
+            GROUP, local + timedelta(hours=6, minutes=2), user=BOB, text="\u00a0Quando volta o login do app"
+        )
+        reply = self.message(
+            GROUP, local + timedelta(hours=6, minutes=6), user=ANA, text="Já voltou", reply_to=volta
+        )
+        self.message(
+            GROUP, local + timedelta(days=2, hours=6, minutes=7), user=BOB, text="valeu!", reply_to=volta
+        )
+        # Answered across local midnight, a self-reply first (no answer).
+        late = self.message(
+            GROUP, local + timedelta(hours=23, minutes=55), user=CARLA, text="Alguém acordado?"
+        )
+        self.message(
+            GROUP, local + timedelta(hours=23, minutes=56), user=CARLA, text="ninguém", reply_to=late
+        )
+        self.message(
+            GROUP, local + timedelta(days=1, minutes=3), user=HELPER, text="Estou aqui", reply_to=late
+        )
+        # The old group (Asia/Kolkata): asked at 23:50 there, answered at 00:10, thanked at 00:15.
+        kolkata = CHAT_ZONES[OLD_GROUP["id"]]
+        there = datetime(local.year, local.month, local.day, 23, 50, tzinfo=kolkata)
+        asked = self.message(OLD_GROUP, there, user=CARLA, text="Alguém sabe o horário do suporte?")
+        answered = self.message(
+            OLD_GROUP, there + timedelta(minutes=20), user=ANA, text="Das 9h às 18h", reply_to=asked
+        )
+        self.message(OLD_GROUP, there + timedelta(minutes=25), user=CARLA, text="valeu 🙌", reply_to=answered)
 
 
 def build_corpus() -> Corpus:
@@ -387,6 +601,7 @@ def build_corpus() -> Corpus:
     # under both days of receipt.
     redelivered = next(s for s in corpus.updates if s.text == "até amanhã" and s.day == DAYS[0])
     redelivered.receipt_days.append(DAYS[1])
+    corpus.settle_reactions()
     return corpus
 
 
@@ -421,7 +636,7 @@ def expected_daily_messages(corpus: Corpus) -> dict[tuple[int, date], tuple[int,
         row[4] += s.forwarded
     for s in corpus.updates:
         if s.edited is not None:
-            rows[(s.chat["id"], s.edited.astimezone(TZ).date())][5] += 1
+            rows[(s.chat["id"], s.edited.astimezone(s.zone).date())][5] += 1
     return {key: (r[0], len(r[1]), r[2], r[3], r[4], r[5]) for key, r in rows.items()}
 
 
@@ -456,7 +671,7 @@ def expected_daily_message_length(corpus: Corpus) -> dict[tuple[int, date], tupl
 def expected_hourly_activity(corpus: Corpus) -> dict[tuple[int, int, int], tuple[int, int, int]]:
     cells: dict[tuple[int, int, int], list[Any]] = defaultdict(lambda: [0, set(), set()])
     for s in _new_messages(corpus):
-        local = s.sent.astimezone(TZ)
+        local = s.sent.astimezone(s.zone)
         cell = cells[(s.chat["id"], local.isoweekday(), local.hour)]
         cell[0] += 1
         if s.user is not None:
@@ -491,7 +706,7 @@ def expected_member_changes(corpus: Corpus) -> dict[tuple[int, date], tuple[int,
                 left.add(s.left_id)
     for chat, user, at, _, what in corpus.member_log:  # chat_member updates: joins, leaves and bans
         if what in ("joined", "left", "banned"):
-            changes[(chat, at.astimezone(TZ).date())][0 if what == "joined" else 1].add(user["id"])
+            changes[(chat, at.astimezone(zone_of(chat)).date())][0 if what == "joined" else 1].add(user["id"])
     return {k: (len(j), len(left), len(j) - len(left)) for k, (j, left) in changes.items()}
 
 
@@ -683,9 +898,9 @@ def expected_member_roster(corpus: Corpus) -> dict[tuple[int, int], tuple[Any, .
     for chat, user, at, _, _ in changes:
         seen[(chat, user["id"])].append(at)
     added: Counter[tuple[int, int]] = Counter()
-    for chat, user_id, at, _, delta in corpus.reaction_changes:
-        seen[(chat, user_id)].append(at)
-        added[(chat, user_id)] += delta == 1
+    for r in corpus.reacted:
+        seen[(r.chat_id, r.user_id)].append(r.at)
+        added[(r.chat_id, r.user_id)] += r.delta == 1
     last_day = {chat: end for chat, (_, end) in _chat_days(corpus).items()}
     expected = {}
     for (chat, user_id), moments in seen.items():
@@ -730,9 +945,209 @@ def expected_reply_pairs(corpus: Corpus) -> dict[tuple[int, int, int], tuple[int
 
 def expected_daily_reactions(corpus: Corpus) -> dict[tuple[int, date, str], tuple[int, int, int]]:
     cells: dict[tuple[int, date, str], list[int]] = defaultdict(lambda: [0, 0])
-    for chat, _, at, emoji, delta in corpus.reaction_changes:
-        cells[(chat, at.astimezone(TZ).date(), emoji)][0 if delta == 1 else 1] += 1
+    for r in corpus.reacted:
+        cells[(r.chat_id, r.at.astimezone(zone_of(r.chat_id)).date(), r.emoji)][0 if r.delta == 1 else 1] += 1
     return {k: (a, r, a - r) for k, (a, r) in cells.items()}
+
+
+# --- the independent computation: questions and messages ------------------------------------------
+
+
+def _seed_rows(name: str) -> list[dict[str, str]]:
+    with (DBT_PROJECT / "seeds" / f"{name}.csv").open(encoding="utf-8") as handle:
+        return list(csv.DictReader(handle))
+
+
+def _words(text: str | None) -> list[str]:
+    return _WORD.findall(text.lower()) if text else []
+
+
+def _sender(s: Sent) -> int | None:
+    return s.user["id"] if s.user else s.sender_chat_id
+
+
+def is_question(s: Sent, question_words: set[str]) -> bool:
+    """A new text message from a person: a question mark (ASCII, fullwidth or inverted), or a first
+    word (letters and digits) that asks."""
+    if not s.is_new_message or s.message_type != "text" or s.text is None:
+        return False
+    if s.user is None or s.user["is_bot"]:
+        return False
+    words = _words(s.text)
+    return any(mark in s.text for mark in "?？¿") or (bool(words) and words[0] in question_words)
+
+
+def expected_messages(corpus: Corpus) -> dict[tuple[int, int], tuple[Any, ...]]:
+    """messages: (chat, message) -> date, current text, edits, replies from others, net reactions,
+    is_question, forum topic name."""
+    question_words = {r["word"] for r in _seed_rows("question_words")}
+    new = _new_messages(corpus)
+    edits: dict[tuple[int, int], list[Sent]] = defaultdict(list)
+    topics: dict[tuple[int, int], tuple[datetime, int, str]] = {}
+    for s in corpus.updates:
+        if s.kind.startswith("edited_"):
+            edits[(s.chat["id"], s.message_id)].append(s)
+        for field in ("forum_topic_created", "forum_topic_edited"):
+            if s.kind == "message" and field in s.message and "name" in s.message[field]:
+                thread = s.message_id if field == "forum_topic_created" else s.message["message_thread_id"]
+                named = (s.sent, s.update_id, s.message[field]["name"])
+                topics[(s.chat["id"], thread)] = max(topics.get((s.chat["id"], thread), named), named)
+    senders = {(s.chat["id"], s.message_id): _sender(s) for s in new}
+    replies: Counter[tuple[int, int]] = Counter()
+    for s in new:
+        key = (s.chat["id"], s.reply_to) if s.reply_to is not None else None
+        if key in senders and senders[key] != _sender(s):
+            replies[key] += 1
+    # Per reaction: the net of people's changes; else the latest anonymous total, if any.
+    net: dict[tuple[int, int, str], int] = {}
+    for c in sorted(corpus.counted, key=lambda c: c.at):  # the latest last
+        net[(c.chat_id, c.message_id, c.emoji)] = c.count
+    changed: Counter[tuple[int, int, str]] = Counter()
+    for r in corpus.reacted:
+        changed[(r.chat_id, r.message_id, r.emoji)] += r.delta
+    net.update(changed)
+    reactions: Counter[tuple[int, int]] = Counter()
+    for (chat_id, message_id, _), count in net.items():
+        reactions[(chat_id, message_id)] += max(count, 0)
+    expected = {}
+    for s in new:
+        key = (s.chat["id"], s.message_id)
+        latest = max(edits[key], key=lambda e: (e.edited, e.update_id)) if edits[key] else None
+        topic = topics.get((s.chat["id"], s.message.get("message_thread_id")))
+        expected[key] = (
+            s.day,
+            latest.text if latest else s.text,
+            len(edits[key]),
+            replies[key],
+            reactions[key],
+            is_question(s, question_words),
+            topic[2] if topic else None,
+        )
+    return expected
+
+
+def expected_questions(corpus: Corpus) -> dict[tuple[int, int], tuple[Any, ...]]:
+    """questions: (chat, message) -> asker, asked_at, asked_date, topic, first answer (id, user, is_bot,
+    at), minutes, answers, resolved_at, resolved_by, status."""
+    question_words = {r["word"] for r in _seed_rows("question_words")}
+    resolution_words = {r["word"] for r in _seed_rows("resolution_words")}
+    positive = {r["reaction"] for r in _seed_rows("positive_reactions")}
+    keywords = sorted(_seed_rows("question_topic_keywords"), key=lambda r: int(r["priority"]))
+    window = timedelta(hours=48)
+    new = _new_messages(corpus)
+    replies: dict[tuple[int, int], list[Sent]] = defaultdict(list)
+    for s in new:
+        if s.reply_to is not None:
+            replies[(s.chat["id"], s.reply_to)].append(s)
+    expected = {}
+    for q in new:
+        if not is_question(q, question_words):
+            continue
+        chat_id, asker = q.chat["id"], q.user["id"] if q.user else None
+        answers = sorted(
+            (r for r in replies[(chat_id, q.message_id)] if _sender(r) != asker),
+            key=lambda r: (r.sent, r.message_id),
+        )
+        first = answers[0] if answers else None
+        by_reaction = by_message = None
+        if first is not None:
+            answer_ids = {a.message_id for a in answers}
+            by_reaction = min(
+                (
+                    r.at
+                    for r in corpus.reacted
+                    if (r.chat_id, r.user_id, r.delta) == (chat_id, asker, 1)
+                    and r.message_id in answer_ids
+                    and r.emoji in positive
+                    and r.at >= first.sent
+                ),
+                default=None,
+            )
+            later = sorted(
+                (
+                    m
+                    for m in new
+                    if m.chat["id"] == chat_id
+                    and m.user is not None
+                    and m.user["id"] == asker
+                    and first.sent < m.sent <= first.sent + window
+                ),
+                key=lambda m: (m.sent, m.message_id),
+            )
+            by_message = min(
+                (
+                    m.sent
+                    for index, m in enumerate(later)
+                    if (index == 0 or m.reply_to == q.message_id or m.reply_to in answer_ids)
+                    and resolution_words & set(_words(m.text))
+                ),
+                default=None,
+            )
+        if by_reaction is not None and (by_message is None or by_reaction <= by_message):
+            resolved_at, resolved_by = by_reaction, "reaction"
+        else:
+            resolved_at, resolved_by = by_message, "message" if by_message is not None else None
+        words = set(_words(q.text))
+        topic = next((k["topic"] for k in keywords if k["keyword"] in words), "other")
+        status = "resolved" if resolved_at else "answered" if first else "unanswered"
+        expected[(chat_id, q.message_id)] = (
+            asker,
+            _utc(q.sent),
+            q.day,
+            q.text,
+            topic,
+            first.message_id if first else None,
+            (first.user["id"] if first.user else None) if first else None,
+            (bool(first.user and first.user["is_bot"])) if first else None,
+            _utc(first.sent) if first else None,
+            (first.sent - q.sent).total_seconds() / 60 if first else None,
+            len(answers),
+            _utc(resolved_at) if resolved_at else None,
+            resolved_by,
+            status,
+        )
+    return expected
+
+
+def expected_daily_questions(corpus: Corpus) -> dict[tuple[int, date], tuple[Any, ...]]:
+    days: dict[tuple[int, date], list[tuple[Any, ...]]] = defaultdict(list)
+    for (chat_id, _), row in expected_questions(corpus).items():
+        days[(chat_id, row[2])].append(row)
+    expected = {}
+    for key, rows in days.items():
+        answered = [r for r in rows if r[13] != "unanswered"]
+        resolved = [r for r in rows if r[13] == "resolved"]
+        minutes = [r[9] for r in answered]
+        expected[key] = (
+            len(rows),
+            len(answered),
+            len(resolved),
+            len(rows) - len(answered),
+            sum(1 for r in answered if r[7]),
+            sum(1 for r in answered if not r[7]),
+            statistics.median(minutes) if minutes else None,
+            len(answered) / len(rows),
+            len(resolved) / len(rows),
+        )
+    return expected
+
+
+def expected_question_topics(corpus: Corpus) -> dict[tuple[int, date, str], tuple[int, int, int, int]]:
+    cells: Counter[tuple[int, date, str, str]] = Counter()
+    for (chat_id, _), row in expected_questions(corpus).items():
+        cells[(chat_id, row[2], row[4], row[13])] += 1
+    expected: dict[tuple[int, date, str], tuple[int, int, int, int]] = {}
+    for chat_id, day, topic in {k[:3] for k in cells}:
+        resolved, answered, unanswered = (
+            cells[(chat_id, day, topic, s)] for s in ("resolved", "answered", "unanswered")
+        )
+        expected[(chat_id, day, topic)] = (
+            resolved + answered + unanswered,
+            resolved + answered,
+            resolved,
+            unanswered,
+        )
+    return expected
 
 
 # --- running the pipeline -------------------------------------------------------------------------
@@ -744,6 +1159,7 @@ class Built:
     work: Path
     duckdb_path: Path
     dbt_output: str
+    project: Path = DBT_PROJECT
 
     def rows(self, sql: str) -> list[tuple[Any, ...]]:
         import duckdb
@@ -779,9 +1195,11 @@ def run_etl(day: date, env: dict[str, str], cwd: Path) -> subprocess.CompletedPr
     )
 
 
-def run_dbt(*args: str, env: dict[str, str], cwd: Path) -> subprocess.CompletedProcess[str]:
+def run_dbt(
+    *args: str, env: dict[str, str], cwd: Path, project: Path = DBT_PROJECT
+) -> subprocess.CompletedProcess[str]:
     """dbt as the README runs it, from an unrelated working directory."""
-    command = [str(BIN / "dbt"), *args, "--project-dir", str(DBT_PROJECT), "--profiles-dir", str(DBT_PROJECT)]
+    command = [str(BIN / "dbt"), *args, "--project-dir", str(project), "--profiles-dir", str(project)]
     command += ["--target-path", str(cwd / "target"), "--log-path", str(cwd / "logs")]
     return subprocess.run(command, env=env, cwd=cwd, capture_output=True, text=True, check=False, timeout=600)
 
@@ -798,9 +1216,19 @@ def built(tmp_path_factory: pytest.TempPathFactory) -> Built:
         assert etl.returncode == 0, (
             f"tgpipe etl --date {day} exited {etl.returncode}:\n{etl.stdout}\n{etl.stderr}"
         )
-    build = run_dbt("build", env=env, cwd=work)
+    project = copy_project_with_chat_settings(work / "dbt_project")
+    build = run_dbt("build", env=env, cwd=work, project=project)
     assert build.returncode == 0, f"dbt build failed:\n{build.stdout[-6000:]}\n{build.stderr[-2000:]}"
-    return Built(corpus, work, work / "tgpipe.duckdb", build.stdout)
+    return Built(corpus, work, work / "tgpipe.duckdb", build.stdout, project)
+
+
+def copy_project_with_chat_settings(project: Path) -> Path:
+    """The dbt project as a user has it after editing seeds/chat_settings.csv: the old group in its
+    own zone (CHAT_ZONES), every other chat in TGPIPE_TIMEZONE."""
+    shutil.copytree(DBT_PROJECT, project, ignore=shutil.ignore_patterns("target", "logs", "dbt_packages"))
+    rows = "".join(f"{chat_id},{zone.key}\n" for chat_id, zone in CHAT_ZONES.items())
+    (project / "seeds" / "chat_settings.csv").write_text("chat_id,timezone\n" + rows, encoding="utf-8")
+    return project
 
 
 # --- the tests ------------------------------------------------------------------------------------
@@ -814,16 +1242,23 @@ def test_corpus_covers_the_tricky_cases() -> None:
     assert set(kinds) == {"message", "edited_message", "channel_post", "edited_channel_post"}
     assert {s.message_type for s in sent} >= {"text", "service", *MEDIA}
     assert any(len(s.receipt_days) == 2 for s in sent), "a redelivery stored under two days"
-    assert any(s.sent.astimezone(TZ).hour >= 21 for s in sent if s.is_new_message), (
+    assert any(s.sent.astimezone(s.zone).hour >= 21 for s in sent if s.is_new_message), (
         "late local = next UTC day"
     )
-    assert any(s.edited and s.edited.astimezone(TZ).date() != s.day for s in sent), "an edit after midnight"
+    assert any(s.edited and s.edited.astimezone(s.zone).date() != s.day for s in sent), (
+        "an edit after midnight"
+    )
     assert {s.command for s in sent} >= {"/help", "/boleto", "/start"}
     assert len({s.chat["id"] for s in sent}) == 3
     assert corpus.others, "updates without a Message"
     # Engagement: reactions added and taken back, joins, leaves and a ban, replies, several weeks.
-    assert {delta for *_, delta in corpus.reaction_changes} == {1, -1}
-    assert any(body.get("message_reaction_count") for _, _, body in corpus.others), "an anonymous snapshot"
+    assert {r.delta for r in corpus.reacted} == {1, -1}
+    held: Counter[tuple[int, int, int, str]] = Counter()
+    for r in sorted(corpus.reacted, key=lambda r: r.at):  # each person gives a reaction once at most
+        held[(r.chat_id, r.message_id, r.user_id, r.emoji)] += r.delta
+        assert held[(r.chat_id, r.message_id, r.user_id, r.emoji)] in (0, 1), r
+    assert corpus.counted, "an anonymous snapshot"
+    assert any(body.get("message_reaction_count") for _, _, body in corpus.others)
     assert {what for *_, what in corpus.member_log} == {
         "joined",
         "left",
@@ -838,16 +1273,39 @@ def test_corpus_covers_the_tricky_cases() -> None:
     assert any(s.text in EDGE_TEXTS for s in sent)
 
 
+def _project_nodes() -> dict[str, int]:
+    """What the project holds, counted from its files: seeds, models by materialization, unit tests."""
+    import yaml
+
+    models = DBT_PROJECT / "models"
+    unit_tests = sum(
+        len((yaml.safe_load(path.read_text(encoding="utf-8")) or {}).get("unit_tests", []))
+        for path in models.rglob("*.yml")
+    )
+    return {
+        "seed": len(list((DBT_PROJECT / "seeds").glob("*.csv"))),
+        "table model": len(list((models / "marts").rglob("*.sql"))),  # marts: +materialized: table
+        "view model": len([*(models / "staging").rglob("*.sql"), *(models / "intermediate").rglob("*.sql")]),
+        "unit test": unit_tests,
+    }
+
+
 def test_dbt_build_runs_every_model_test_and_unit_test(built: Built) -> None:
-    """`dbt build` builds the seed, the staging view and ten marts and passes every data and unit test."""
+    """`dbt build` builds every seed, view and table of the project and passes every data and unit test."""
     tail = built.dbt_output.strip().splitlines()[-1]
     match = re.search(r"PASS=(\d+) WARN=(\d+) ERROR=(\d+) SKIP=(\d+)", tail)
     assert match, tail
     passed, warned, errored, skipped = map(int, match.groups())
     assert (warned, errored, skipped) == (0, 0, 0)
-    assert passed > 150
-    assert "1 seed, 15 table models" in built.dbt_output
-    assert re.search(r"\b18 unit tests\b", built.dbt_output)
+    finished = next(line for line in built.dbt_output.splitlines() if "Finished running" in line)
+    ran = {
+        kind: int(n)
+        for n, kind in re.findall(r"(\d+) (seed|table model|view model|data test|unit test)s?\b", finished)
+    }
+    data_tests = ran.pop("data test")
+    assert ran == _project_nodes() == {"seed": 6, "table model": 19, "view model": 5, "unit test": 27}
+    assert data_tests > 150
+    assert passed == sum(ran.values()) + data_tests, finished
 
 
 def test_staging_has_one_row_per_update_carrying_a_message(built: Built) -> None:
@@ -998,6 +1456,11 @@ def test_marts_are_per_chat_with_contract_types(built: Built) -> None:
         "member_roster",
         "reply_pairs",
         "daily_reactions",
+        # questions
+        "messages",
+        "questions",
+        "daily_questions",
+        "question_topics",
     ]
     types = built.rows("select table_name, column_name, data_type from information_schema.columns")
     by_table: dict[str, dict[str, str]] = defaultdict(dict)
@@ -1014,14 +1477,14 @@ def test_marts_are_per_chat_with_contract_types(built: Built) -> None:
 
 def test_docs_generate_offline(built: Built) -> None:
     """`dbt docs generate` works offline on the local target and documents every mart column."""
-    result = run_dbt("docs", "generate", env=pipeline_env(built.work), cwd=built.work)
+    result = run_dbt("docs", "generate", env=pipeline_env(built.work), cwd=built.work, project=built.project)
     assert result.returncode == 0, result.stdout[-3000:]
     catalog = json.loads((built.work / "target" / "catalog.json").read_text(encoding="utf-8"))
     manifest = json.loads((built.work / "target" / "manifest.json").read_text(encoding="utf-8"))
     models = {n["name"]: n for n in manifest["nodes"].values() if n["resource_type"] == "model"}
     assert sorted(models) == sorted(
         [
-            *(p.stem for p in (DBT_PROJECT / "models" / "marts").glob("*.sql")),
+            *(p.stem for p in (DBT_PROJECT / "models" / "marts").rglob("*.sql")),
             "int_people_messages",
             "stg_telegram__member_events",
             "stg_telegram__message_entities",
@@ -1116,3 +1579,108 @@ def test_daily_reactions(built: Built) -> None:
     assert len(rows) == len(got)
     assert CHANNEL["id"] not in {k[0] for k in got}, "the channel's anonymous totals are not changes"
     assert any(v[1] for v in got.values())
+
+
+# --- the messages and questions marts -------------------------------------------------------------
+
+
+def test_corpus_covers_the_question_cases() -> None:
+    """The corpus has every outcome the questions marts must get right, in both zones."""
+    corpus = build_corpus()
+    questions = expected_questions(corpus)
+    rows = list(questions.values())
+    assert {r[13] for r in rows} == {"resolved", "answered", "unanswered"}
+    assert {r[12] for r in rows} == {"reaction", "message", None}
+    assert {r[7] for r in rows} == {True, False, None}, "first answers by a bot and by people"
+    assert {r[4] for r in rows} >= {"payments", "access", "delivery", "other"}
+    by_text = {r[3]: r for r in rows}
+    assert by_text["Como faço para gerar o boleto"][12:] == ("reaction", "resolved")
+    assert by_text["Where is the invoice?"][7] is True
+    assert by_text["Where is the invoice?"][12:] == ("message", "resolved")
+    assert by_text["\tQual o prazo de entrega"][12:] == ("message", "resolved"), "thanks 47h59 later"
+    assert by_text["\u00a0Quando volta o login do app"][12:] == (None, "answered"), "thanks 48h01 later"
+    assert by_text["¿Alguien sabe la contraseña"][13] == "unanswered"
+    assert by_text["🤔？"][4] == "other"
+    assert not {"🙏🙏🙏", "Precisa de ajuda?", "Bom dia pessoal"} & set(by_text), "not questions"
+    midnight = by_text["Alguém acordado?"]
+    assert midnight[2] == DAYS[0], "asked before local midnight"
+    assert midnight[8].replace(tzinfo=UTC).astimezone(TZ).date() == DAYS[1], "answered after it"
+    kolkata = by_text["Alguém sabe o horário do suporte?"]
+    answered_at = kolkata[8].replace(tzinfo=UTC)
+    assert kolkata[2] == DAYS[0], "asked at 23:50 in Kolkata"
+    assert answered_at.astimezone(CHAT_ZONES[OLD_GROUP["id"]]).date() == DAYS[1], "answered at 00:10 there"
+    assert answered_at.astimezone(TZ).date() == DAYS[0], "which is still the first day in TZ"
+    assert kolkata[12:] == ("message", "resolved")
+    assert len(rows) > 40, "the random traffic asks many more"
+
+
+def test_messages(built: Built) -> None:
+    """messages: one row per new message: local date, current text, edits, replies, reactions, is_question."""
+    rows = built.rows(
+        "select chat_id, message_id, message_date, current_text, edits, replies, reactions, is_question, "
+        "topic_name from messages"
+    )
+    got = {(r[0], r[1]): r[2:] for r in rows}
+    assert len(got) == len(rows)
+    want = expected_messages(built.corpus)
+    assert got == want
+    assert {"Boletos e Pix"} == {v[6] for v in want.values()} - {None}
+    assert any(v[4] for v in want.values()), "reactions"
+    assert any(v[2] for v in want.values()), "edits"
+
+
+def test_questions(built: Built) -> None:
+    """questions: every question, its first answer, answers, resolution and topic, as computed in Python."""
+    rows = built.rows(
+        "select chat_id, message_id, user_id, asked_at, asked_date, question_text, topic, "
+        "first_answer_message_id, first_answer_user_id, first_answer_is_bot, first_answer_at, "
+        "minutes_to_first_answer, answers, resolved_at, resolved_by, status from questions"
+    )
+    got = {(r[0], r[1]): r[2:] for r in rows}
+    assert len(got) == len(rows)
+    want = expected_questions(built.corpus)
+    assert got.keys() == want.keys()
+    for key, row in want.items():
+        minutes = pytest.approx(row[9]) if row[9] is not None else None
+        assert got[key] == (*row[:9], minutes, *row[10:]), key
+
+
+def test_daily_questions(built: Built) -> None:
+    """daily_questions: per chat and local day of asking, counts, exact median minutes and rates."""
+    rows = built.rows(
+        "select chat_id, asked_date, questions, answered, resolved, unanswered, answered_by_bot, "
+        "answered_by_people, median_minutes_to_first_answer, answer_rate, resolution_rate "
+        "from daily_questions"
+    )
+    got = {(r[0], r[1]): r[2:] for r in rows}
+    want = expected_daily_questions(built.corpus)
+    assert got.keys() == want.keys()
+    for key, row in want.items():
+        approx = [pytest.approx(x) if x is not None else None for x in row[6:]]
+        assert got[key] == (*row[:6], *approx), key
+    assert (OLD_GROUP["id"], DAYS[0]) in want
+
+
+def test_question_topics(built: Built) -> None:
+    """question_topics: per chat, local day of asking and topic, questions and how they ended."""
+    rows = built.rows(
+        "select chat_id, asked_date, topic, questions, answered, resolved, unanswered from question_topics"
+    )
+    assert {(r[0], r[1], r[2]): r[3:] for r in rows} == expected_question_topics(built.corpus)
+
+
+def test_question_marts_are_contracted_with_portable_types(built: Built) -> None:
+    """The four public marts have exactly their contract's types (timestamps are naive UTC)."""
+    types = built.rows(
+        "select table_name, column_name, data_type from information_schema.columns "
+        "where table_name in ('messages', 'questions', 'daily_questions', 'question_topics')"
+    )
+    portable = {"BIGINT", "INTEGER", "DOUBLE", "VARCHAR", "DATE", "BOOLEAN", "TIMESTAMP"}
+    assert {t for _, _, t in types} <= portable
+    by_table: dict[str, dict[str, str]] = defaultdict(dict)
+    for table, column, data_type in types:
+        by_table[table][column] = data_type
+    assert by_table["questions"]["asked_date"] == "DATE"
+    assert by_table["questions"]["minutes_to_first_answer"] == "DOUBLE"
+    assert by_table["daily_questions"]["asked_date"] == "DATE"
+    assert by_table["messages"]["sent_at"] == "TIMESTAMP"
