@@ -22,6 +22,7 @@ __all__ = [
     "PRIMARY",
     "DayAxis",
     "Series",
+    "cohort_heatmap",
     "day_bars",
     "day_lines",
     "diverging_day_bars",
@@ -234,7 +235,8 @@ def day_lines(
     tick_fmt: Callable[[float], str] | None = None,
     details: Mapping[date, str] | None = None,
 ) -> str:
-    """A line per series through its days (broken where a day has no value), a dot mark per day."""
+    """A line per series through its days (broken where a day has no value), a dot mark per day; with
+    several series each mark's text names its series."""
     values = [v for s in series for v in s.values.values()]
     ticks = _nice_ticks(top if top is not None else max(values, default=0.0), integer=False)
     y = _plot_y(ticks[-1])
@@ -252,9 +254,10 @@ def day_lines(
             if len(run) > 1:
                 points = " ".join(f"{_num(axis.center(d))},{_num(y(s.values[d]))}" for d in run)
                 body.append(f'<polyline class="line" points="{points}" stroke="{s.color}"/>')
+        who = f" · {s.name}" if len(series) > 1 else ""
         for day in days:
             extra = f" ({details[day]})" if details and day in details else ""
-            title = f"{long_date(day)}: {fmt(s.values[day])}{' ' + unit if unit else ''}{extra}"
+            title = f"{long_date(day)}{who}: {fmt(s.values[day])}{' ' + unit if unit else ''}{extra}"
             attrs = (
                 f'cx="{_num(axis.center(day))}" cy="{_num(y(s.values[day]))}" r="{radius}" fill="{s.color}"'
             )
@@ -293,8 +296,16 @@ def diverging_day_bars(axis: DayAxis, up: Series, down: Series, label: str) -> s
     return _svg(body, label)
 
 
-def hbars(items: Sequence[tuple[str, float]], color: str, unit: str, label: str) -> str:
-    """Horizontal bars, one mark per item in the given order, labels left and values right."""
+def hbars(
+    items: Sequence[tuple[str, float]],
+    color: str,
+    unit: str,
+    label: str,
+    *,
+    details: Sequence[str] | None = None,
+) -> str:
+    """Horizontal bars, one mark per item in the given order, labels left and values right; the
+    item's ``details`` (if any) follow its figure in the hover text."""
     width, row, label_w, value_w = 360, 26, 112, 40
     height = TOP + row * len(items) + 6
     top = max((v for _, v in items), default=0.0) or 1.0
@@ -311,7 +322,8 @@ def hbars(items: Sequence[tuple[str, float]], color: str, unit: str, label: str)
             f'x="{label_w}" y="{y + 4}" width="{_num(max(value * scale, 1))}" height="{row - 8}" '
             f'rx="3" fill="{color}"'
         )
-        body.append(_mark("rect", attrs, f"{name}: {fmt_count(value)} {unit}"))
+        extra = f" ({details[i]})" if details else ""
+        body.append(_mark("rect", attrs, f"{name}: {fmt_count(value)} {unit}{extra}"))
         body.append(
             f'<text class="value" x="{_num(label_w + value * scale + 6)}" y="{y + row / 2}" '
             f'dy="0.32em">{esc(fmt_count(value))}</text>'
@@ -367,6 +379,57 @@ def heatmap(values: Mapping[tuple[int, int], float], unit: str, label: str) -> s
         body.append(f'<rect x="{x0 + i * 22}" y="{y0 - 7}" width="20" height="14" rx="3" fill="{color}"/>')
     body.append(f'<text class="tick" x="{x0 + 5 * 22 + 6}" y="{y0}" dy="0.32em">more</text>')
     return _svg(body, label, width, height, kind="heat")
+
+
+def cohort_heatmap(cohorts: Sequence[tuple[date, int, Sequence[int]]], label: str) -> str:
+    """Retention: one row per cohort (its week's Monday, its size, and how many of it were active in
+    each week since, week 0 first), one cell mark per week, shaded and labelled by the active share."""
+    left, size_x, head, cell_w, cell_h, gap = 84, 150, 22, 50, 26, 3
+    weeks = max((len(active) for _, _, active in cohorts), default=0)
+    width = size_x + 12 + weeks * cell_w
+    height = head + len(cohorts) * cell_h + 4
+    years = {week.year for week, _, _ in cohorts}
+    body = [
+        f'<text class="tick" x="{left}" y="{head / 2}" dy="0.32em" text-anchor="end">cohort</text>',
+        f'<text class="tick" x="{size_x}" y="{head / 2}" dy="0.32em" text-anchor="end">people</text>',
+    ]
+    for w in range(weeks):
+        body.append(
+            f'<text class="tick" x="{size_x + 12 + w * cell_w + (cell_w - gap) / 2}" y="{head / 2}" '
+            f'dy="0.32em" text-anchor="middle">{"week " if w == 0 else "+"}{w}</text>'
+        )
+    for i, (week, size, active) in enumerate(cohorts):
+        y = head + i * cell_h
+        mid = _num(y + (cell_h - gap) / 2)
+        body.append(
+            f'<text class="label" x="{left}" y="{mid}" dy="0.32em" text-anchor="end">'
+            f"{esc(_short_date(week, len(years) > 1))}</text>"
+        )
+        body.append(
+            f'<text class="value" x="{size_x}" y="{mid}" dy="0.32em" text-anchor="end">'
+            f"{esc(fmt_count(size))}</text>"
+        )
+        for w, users in enumerate(active):
+            share = users / size if size else 0.0
+            x = size_x + 12 + w * cell_w
+            title = (
+                f"Cohort of {long_date(week)} ({fmt_count(size)} people), week {w}: "
+                f"{fmt_count(users)} active ({share:.0%})"
+            )
+            attrs = (
+                f'x="{x}" y="{y}" width="{cell_w - gap}" height="{cell_h - gap}" rx="3" '
+                f'fill="{heat_color(share, 1.0)}"'
+            )
+            body.append(_mark("rect", attrs, title))
+            tone = "cell-dark" if share > 0.4 else "cell-light"
+            body.append(
+                f'<text class="{tone}" x="{_num(x + (cell_w - gap) / 2)}" y="{mid}" dy="0.32em" '
+                f'text-anchor="middle">{share:.0%}</text>'
+            )
+    # Drawn at most 1.25 times its size: a few weeks do not fill a wide card with giant cells.
+    return _svg(body, label, width, height, kind="cohort").replace(
+        "<svg ", f'<svg style="max-width:{_num(width * 1.25)}px" ', 1
+    )
 
 
 def legend(series: Sequence[Series]) -> str:

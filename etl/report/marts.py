@@ -12,8 +12,18 @@ import duckdb
 
 from ..errors import TgpipeError
 
-__all__ = ["MARTS", "Chat", "ReportData", "ReportError", "read_marts"]
+__all__ = [
+    "ENGAGEMENT_MARTS",
+    "MARTS",
+    "QUESTION_MARTS",
+    "REPORT_MARTS",
+    "Chat",
+    "ReportData",
+    "ReportError",
+    "read_marts",
+]
 
+# The marts every report needs: without one of them the database is not a tgpipe build.
 MARTS = (
     "chats",
     "daily_messages",
@@ -26,7 +36,15 @@ MARTS = (
     "reply_times",
     "member_changes",
 )
-TOP_ITEMS = 12  # bars in the commands and terms charts
+# Marts of later versions of the dbt project (issue 12): a database built before them still gets a
+# report, their sections showing a "no data" panel that says which mart is missing.
+ENGAGEMENT_MARTS = ("active_users", "retention_cohorts", "daily_reactions", "reply_pairs", "member_roster")
+QUESTION_MARTS = ("daily_questions", "question_topics", "questions")
+OPTIONAL_MARTS = ENGAGEMENT_MARTS + QUESTION_MARTS
+REPORT_MARTS = MARTS + OPTIONAL_MARTS  # every mart the report reads: its dbt exposure's depends_on
+TOP_ITEMS = 12  # bars in the commands, terms, reactions, repliers, topics and silent members charts
+SILENT_DAYS = 7  # a member who posted, is still in the chat and has not posted for this many days
+UNANSWERED_ROWS = 10  # the most recent unanswered questions listed
 
 
 class ReportError(TgpipeError):
@@ -55,9 +73,9 @@ def read_marts(db: Path, chat_id: int | None) -> tuple[Chat, ReportData]:
     """The chat (``chat_id``, or the only chat in the lake) and its data, from the marts in ``db``."""
     con = _connect(db)
     try:
-        schema = _mart_schema(con, db)
+        schema, optional = _mart_schema(con, db)
         chat = _pick_chat(_chats(con, schema), chat_id, db)
-        return chat, ReportData(con, schema, chat.chat_id)
+        return chat, ReportData(con, schema, chat.chat_id, optional)
     except duckdb.Error as exc:  # e.g. marts built by an older version of the dbt project
         raise ReportError(f"cannot read the marts in {db}: {_first_line(exc)}: run dbt build again") from None
     finally:
@@ -78,8 +96,9 @@ def _first_line(exc: Exception) -> str:
     return text.splitlines()[0] if text else type(exc).__name__
 
 
-def _mart_schema(con: duckdb.DuckDBPyConnection, db: Path) -> str:
-    """The schema holding the marts (dbt's target schema), looked up rather than assumed."""
+def _mart_schema(con: duckdb.DuckDBPyConnection, db: Path) -> tuple[str, frozenset[str]]:
+    """The schema holding the marts (dbt's target schema), looked up rather than assumed, and which of
+    the optional marts it holds."""
     rows = con.execute(
         "select table_schema, list(table_name) from information_schema.tables "
         "where table_catalog = current_database() and table_name in ? group by 1",
@@ -91,7 +110,12 @@ def _mart_schema(con: duckdb.DuckDBPyConnection, db: Path) -> str:
     missing = [m for m in MARTS if m not in tables]
     if missing:
         raise ReportError(f"{db} lacks the marts {', '.join(missing)}: run dbt build first")
-    return str(schema)
+    present = con.execute(
+        "select list(table_name) from information_schema.tables "
+        "where table_catalog = current_database() and table_schema = ? and table_name in ?",
+        [schema, list(OPTIONAL_MARTS)],
+    ).fetchone()
+    return str(schema), frozenset(present[0] if present and present[0] else ())
 
 
 def _chats(con: duckdb.DuckDBPyConnection, schema: str) -> list[Chat]:
@@ -125,9 +149,17 @@ def _query(con: duckdb.DuckDBPyConnection, schema: str, sql: str, *params: objec
 class ReportData:
     """Everything the charts of one chat need, read in one short read-only session."""
 
-    def __init__(self, con: duckdb.DuckDBPyConnection, schema: str, chat_id: int) -> None:
+    def __init__(
+        self, con: duckdb.DuckDBPyConnection, schema: str, chat_id: int, optional: frozenset[str]
+    ) -> None:
         def rows(sql: str, *extra: object) -> list[tuple[Any, ...]]:
             return _query(con, schema, sql, chat_id, *extra)
+
+        def rows_of(mart: str, sql: str, *extra: object) -> list[tuple[Any, ...]]:
+            """Rows of an optional mart, none when the database lacks it."""
+            return rows(sql, *extra) if mart in optional else []
+
+        self.absent = tuple(m for m in OPTIONAL_MARTS if m not in optional)  # marts of a later build
 
         self.daily = rows(
             "select message_date, messages, active_users, edits from {s}.daily_messages "
@@ -166,6 +198,57 @@ class ReportData:
             "select message_date, joined_members, left_members from {s}.member_changes "
             "where chat_id = ? order by 1"
         )
-        days = [r[0] for t in (self.daily, self.members, self.replies) for r in t]
+        # Engagement
+        self.active = rows_of(
+            "active_users",
+            "select message_date, dau, wau, mau, new_users from {s}.active_users "
+            "where chat_id = ? order by 1",
+        )
+        self.retention = rows_of(
+            "retention_cohorts",
+            "select cohort_week, weeks_since, cohort_users, active_users from {s}.retention_cohorts "
+            "where chat_id = ? order by 1, 2",
+        )
+        self.reactions = rows_of(
+            "daily_reactions",
+            "select reaction, sum(added), sum(removed), sum(net) from {s}.daily_reactions "
+            "where chat_id = ? group by 1 order by 2 desc, 1 limit ?",
+            TOP_ITEMS,
+        )
+        self.repliers = rows_of(
+            "reply_pairs",
+            "select replier_user_id, sum(replies), count(distinct replied_to_user_id) from {s}.reply_pairs "
+            "where chat_id = ? group by 1 order by 2 desc, 1 limit ?",
+            TOP_ITEMS,
+        )
+        self.silent = rows_of(
+            "member_roster",
+            "select user_id, days_silent, last_message_at, messages from {s}.member_roster "
+            "where chat_id = ? and days_silent >= ? and is_member is not false "
+            "order by 2 desc, 4 desc, 1 limit ?",
+            SILENT_DAYS,
+            TOP_ITEMS,
+        )
+        # Questions
+        self.daily_questions = rows_of(
+            "daily_questions",
+            "select asked_date, questions, answered, resolved, unanswered, answered_by_bot, "
+            "answered_by_people, median_minutes_to_first_answer, answer_rate, resolution_rate "
+            "from {s}.daily_questions where chat_id = ? order by 1",
+        )
+        self.topics = rows_of(
+            "question_topics",
+            "select topic, sum(questions), sum(answered), sum(resolved), sum(unanswered) "
+            "from {s}.question_topics where chat_id = ? group by 1 order by 2 desc, 1 limit ?",
+            TOP_ITEMS,
+        )
+        self.unanswered = rows_of(
+            "questions",
+            "select asked_date, asked_at, user_id, topic, question_text from {s}.questions "
+            "where chat_id = ? and status = 'unanswered' order by asked_at desc, message_id desc limit ?",
+            UNANSWERED_ROWS,
+        )
+        dated = (self.daily, self.members, self.replies, self.active, self.daily_questions)
+        days = [r[0] for t in dated for r in t]
         self.start: date | None = min(days, default=None)
         self.end: date | None = max(days, default=None)

@@ -82,3 +82,49 @@ def test_text_is_escaped_in_content_and_attributes() -> None:
         '<ul class="legend"><li><span class="swatch" style="background:#000000"></span>'
         "&quot;&gt;&lt;img src=x onerror=alert(1)&gt;</li></ul>"
     )
+
+
+def test_lines_name_their_series_when_there_are_several() -> None:
+    """With several series each dot's text names its series; a lone series keeps the short text."""
+    a = Series("daily", charts.PRIMARY, {D: 2.0})
+    b = Series("weekly", charts.PALETTE[1], {D: 5.0})
+    axis = DayAxis(D, D)
+    assert re.findall(r"<title>([^<]+)</title>", charts.day_lines(axis, [a, b], "people", "x")) == [
+        "Mon 5 Oct 2026 · daily: 2 people",
+        "Mon 5 Oct 2026 · weekly: 5 people",
+    ]
+    assert re.findall(r"<title>([^<]+)</title>", charts.day_lines(axis, [a], "people", "x")) == [
+        "Mon 5 Oct 2026: 2 people"
+    ]
+
+
+def test_bars_with_details() -> None:
+    """An item's details follow its figure in the hover text."""
+    svg = charts.hbars([("👍", 5.0), ("🔥", 1.0)], charts.PRIMARY, "added", "x", details=["1 back", "<b>"])
+    assert re.findall(r"<title>([^<]+)</title>", svg) == ["👍: 5 added (1 back)", "🔥: 1 added (&lt;b&gt;)"]
+
+
+def test_cohort_heatmap() -> None:
+    """One row per cohort, one cell per week since it with the active share as colour and text."""
+    svg = charts.cohort_heatmap([(D, 4, [4, 2, 0]), (D + timedelta(days=7), 2, [2, 1])], "Retention")
+    assert re.findall(r"<title>([^<]+)</title>", svg) == [
+        "Cohort of Mon 5 Oct 2026 (4 people), week 0: 4 active (100%)",
+        "Cohort of Mon 5 Oct 2026 (4 people), week 1: 2 active (50%)",
+        "Cohort of Mon 5 Oct 2026 (4 people), week 2: 0 active (0%)",
+        "Cohort of Mon 12 Oct 2026 (2 people), week 0: 2 active (100%)",
+        "Cohort of Mon 12 Oct 2026 (2 people), week 1: 1 active (50%)",
+    ]
+    fills = re.findall(r'<rect class="mark" [^>]*fill="(#[0-9a-f]{6})"', svg)
+    assert fills == ["#1b2466", charts.heat_color(0.5, 1), "#f1f3f5", "#1b2466", charts.heat_color(0.5, 1)]
+    cells = re.findall(r'<text class="(cell-dark|cell-light)"[^>]*>([^<]+)</text>', svg)
+    assert cells == [
+        ("cell-dark", "100%"),
+        ("cell-dark", "50%"),
+        ("cell-light", "0%"),
+        ("cell-dark", "100%"),
+        ("cell-dark", "50%"),
+    ]
+    labels = re.findall(r'<text class="(?:label|value)"[^>]*>([^<]+)</text>', svg)
+    assert labels == ["5 Oct", "4", "12 Oct", "2"]
+    # 150 + 12 + 3 weeks x 50 wide, 22 + 2 rows x 26 + 4 high, drawn at most 1.25 times that size
+    assert svg.startswith('<svg style="max-width:390px" class="chart-svg cohort" viewBox="0 0 312 78" ')

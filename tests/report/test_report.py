@@ -1,8 +1,9 @@
 """`tgpipe report`: the HTML report built from the DuckDB marts, its chat selection, errors and CLI.
 
 The marts are created here with SQL in a real DuckDB file, with exactly the columns of the dbt
-contract (dbt_project/models/marts/_marts__models.yml, checked below), so every expected figure is
-known. A browser test opens the report in headless Chromium.
+models' YAML (every file under dbt_project/models/marts, checked below, types too where a contract
+declares them), so every expected figure is known. A browser test opens the report in headless
+Chromium.
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ import os
 import re
 import shutil
 from collections.abc import Iterator, Sequence
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from html.parser import HTMLParser
 from pathlib import Path
 from typing import Any
@@ -25,7 +26,7 @@ from click.testing import CliRunner
 from etl.cli import main
 from etl.demo.traffic import Traffic
 from etl.report.build import ReportSummary, build_report
-from etl.report.marts import MARTS, ReportError
+from etl.report.marts import ENGAGEMENT_MARTS, MARTS, REPORT_MARTS, ReportError
 from tests.helpers import ROOT
 
 HOSTILE = "<script>alert(1)</script>"
@@ -123,12 +124,98 @@ MART_COLUMNS: dict[str, list[tuple[str, str]]] = {
         ("left_members", "BIGINT"),
         ("net_change", "BIGINT"),
     ],
+    # The engagement marts (_marts__engagement.yml; contracts enforced, so these are its types).
+    "active_users": [
+        ("chat_id", "BIGINT"),
+        ("message_date", "DATE"),
+        ("dau", "BIGINT"),
+        ("wau", "BIGINT"),
+        ("mau", "BIGINT"),
+        ("new_users", "BIGINT"),
+    ],
+    "retention_cohorts": [
+        ("chat_id", "BIGINT"),
+        ("cohort_week", "DATE"),
+        ("weeks_since", "INTEGER"),
+        ("activity_week", "DATE"),
+        ("cohort_users", "BIGINT"),
+        ("active_users", "BIGINT"),
+    ],
+    "daily_reactions": [
+        ("chat_id", "BIGINT"),
+        ("message_date", "DATE"),
+        ("reaction", "VARCHAR"),
+        ("added", "BIGINT"),
+        ("removed", "BIGINT"),
+        ("net", "BIGINT"),
+    ],
+    "reply_pairs": [
+        ("chat_id", "BIGINT"),
+        ("replier_user_id", "BIGINT"),
+        ("replied_to_user_id", "BIGINT"),
+        ("replies", "BIGINT"),
+        ("first_reply_at", "TIMESTAMP"),
+        ("last_reply_at", "TIMESTAMP"),
+    ],
+    "member_roster": [
+        ("chat_id", "BIGINT"),
+        ("user_id", "BIGINT"),
+        ("first_seen_at", "TIMESTAMP"),
+        ("joined_at", "TIMESTAMP"),
+        ("left_at", "TIMESTAMP"),
+        ("is_member", "BOOLEAN"),
+        ("messages", "BIGINT"),
+        ("reactions_given", "BIGINT"),
+        ("last_message_at", "TIMESTAMP"),
+        ("days_silent", "BIGINT"),
+    ],
+    # The questions marts (questions/_questions__models.yml; contracts enforced).
+    "daily_questions": [
+        ("chat_id", "BIGINT"),
+        ("asked_date", "DATE"),
+        ("questions", "BIGINT"),
+        ("answered", "BIGINT"),
+        ("resolved", "BIGINT"),
+        ("unanswered", "BIGINT"),
+        ("answered_by_bot", "BIGINT"),
+        ("answered_by_people", "BIGINT"),
+        ("median_minutes_to_first_answer", "DOUBLE"),
+        ("answer_rate", "DOUBLE"),
+        ("resolution_rate", "DOUBLE"),
+    ],
+    "question_topics": [
+        ("chat_id", "BIGINT"),
+        ("asked_date", "DATE"),
+        ("topic", "VARCHAR"),
+        ("questions", "BIGINT"),
+        ("answered", "BIGINT"),
+        ("resolved", "BIGINT"),
+        ("unanswered", "BIGINT"),
+    ],
+    "questions": [
+        ("chat_id", "BIGINT"),
+        ("message_id", "BIGINT"),
+        ("user_id", "BIGINT"),
+        ("asked_at", "TIMESTAMP"),
+        ("asked_date", "DATE"),
+        ("question_text", "VARCHAR"),
+        ("topic", "VARCHAR"),
+        ("first_answer_message_id", "BIGINT"),
+        ("first_answer_user_id", "BIGINT"),
+        ("first_answer_is_bot", "BOOLEAN"),
+        ("first_answer_at", "TIMESTAMP"),
+        ("minutes_to_first_answer", "DOUBLE"),
+        ("answers", "BIGINT"),
+        ("resolved_at", "TIMESTAMP"),
+        ("resolved_by", "VARCHAR"),
+        ("status", "VARCHAR"),
+    ],
 }
 
 Rows = dict[str, list[tuple[Any, ...]]]
 
 
-def create_marts(db: Path, rows: Rows, schema: str = "main", tables: Sequence[str] = MARTS) -> Path:
+def create_marts(db: Path, rows: Rows, schema: str = "main", tables: Sequence[str] = REPORT_MARTS) -> Path:
     """A DuckDB file with the mart tables in ``schema``, filled with ``rows``."""
     con = duckdb.connect(str(db))
     try:
@@ -147,6 +234,19 @@ def create_marts(db: Path, rows: Rows, schema: str = "main", tables: Sequence[st
 
 def day(n: int) -> date:
     return D + timedelta(days=n)
+
+
+def at(n: int, hour: int, minute: int) -> datetime:
+    """A naive UTC timestamp (as the marts' TIMESTAMP columns give them) on day ``n``."""
+    return datetime.combine(day(n), time(hour, minute))
+
+
+LONG_QUESTION = "x" * 300 + "?"
+# A question's columns after its topic: first answer (message, user, is_bot, at, minutes), answers,
+# resolved (at, by), status; 99 is the bot.
+RESOLVED = (2, 99, True, at(0, 9, 1), 1.0, 1, at(0, 9, 10), "message", "resolved")
+ANSWERED = (4, 10, False, at(0, 10, 8), 8.0, 1, None, None, "answered")
+UNANSWERED = (None, None, None, None, None, 0, None, None, "unanswered")
 
 
 def known_rows() -> Rows:
@@ -184,6 +284,67 @@ def known_rows() -> Rows:
         ],
         "reply_times": [(c, day(0), 5, 2, 0.4, 10.0, 12.0), (c, day(1), 3, 0, 0.0, None, None)],
         "member_changes": [(c, day(0), 2, 0, 2), (c, day(3), 1, 1, 0)],
+        "active_users": [(c, day(0), 2, 2, 2, 2), (c, day(1), 2, 2, 2, 0)],
+        "retention_cohorts": [(c, day(0), 0, day(0), 2, 2)],
+        "daily_reactions": [
+            (c, day(0), "👍", 3, 1, 2),
+            (c, day(1), "👍", 1, 0, 1),
+            (c, day(1), "🔥", 2, 0, 2),
+            (c, day(1), "custom:5368324170671202286", 1, 1, 0),
+        ],
+        "reply_pairs": [
+            (c, 11, 10, 2, at(0, 9, 5), at(1, 21, 2)),
+            (c, 10, 11, 1, at(0, 9, 30), at(0, 9, 30)),
+        ],
+        "member_roster": [  # nobody silent for a week in four days: see test_members_gone_silent
+            (c, 10, at(0, 9, 0), at(0, 8, 0), None, True, 4, 0, at(1, 21, 40), 0),
+            (c, 11, at(0, 9, 1), None, None, None, 4, 3, at(1, 21, 2), 0),
+            (c, 12, at(3, 10, 0), at(3, 10, 0), at(3, 10, 5), False, 0, 0, None, None),
+        ],
+        "daily_questions": [
+            (c, day(0), 3, 2, 1, 1, 1, 1, 4.5, 2 / 3, 1 / 3),
+            (c, day(1), 2, 0, 0, 2, 0, 0, None, 0.0, 0.0),
+        ],
+        "question_topics": [
+            (c, day(0), "boleto", 2, 2, 1, 0),
+            (c, day(0), "other", 1, 0, 0, 1),
+            (c, day(1), "boleto", 1, 0, 0, 1),
+            (c, day(1), HOSTILE, 1, 0, 0, 1),
+        ],
+        "questions": [
+            (
+                c,
+                1,
+                10,
+                at(0, 9, 0),
+                day(0),
+                "Como pago o boleto?",
+                "boleto",
+                *(2, 99, True, at(0, 9, 1), 1.0),
+                1,
+                at(0, 9, 10),
+                "message",
+                "resolved",
+            ),
+            (
+                c,
+                3,
+                11,
+                at(0, 10, 0),
+                day(0),
+                "E o prazo do boleto?",
+                "boleto",
+                *(4, 10, False, at(0, 10, 8)),
+                8.0,
+                1,
+                None,
+                None,
+                "answered",
+            ),
+            (c, 5, 10, at(0, 23, 50), day(0), "alguém?", "other", *UNANSWERED),
+            (c, 7, 11, at(1, 9, 0), day(1), f"{HOSTILE} como?\nlinha 2\x1b[31m", HOSTILE, *UNANSWERED),
+            (c, 8, 10, at(1, 9, 0), day(1), LONG_QUESTION, "boleto", *UNANSWERED),
+        ],
     }
 
 
@@ -238,26 +399,53 @@ def parse_marks(page: str) -> _Marks:
     return parser
 
 
+ENGAGEMENT_CHARTS = ("active-users", "retention", "reactions", "top-repliers", "silent-members")
+QUESTION_CHARTS = ("question-rates", "answer-times", "answered-by", "question-topics", "unanswered-questions")
 CHARTS = (
     "daily-messages",
     "user-messages",
     "message-length",
     "member-changes",
+    *ENGAGEMENT_CHARTS,
     "heatmap",
     "reply-rate",
     "reply-times",
+    *QUESTION_CHARTS,
     "message-types",
     "bot-commands",
     "top-terms",
 )
+KNOWN_EMPTY = ("silent-members",)  # the known chat's charts without data
+DRAWN = tuple(c for c in CHARTS if c not in KNOWN_EMPTY)
+
+
+def documented_marts() -> dict[str, list[tuple[str, str | None]]]:
+    """Every model of every YAML file under models/marts: its columns and their contract types."""
+    models: dict[str, list[tuple[str, str | None]]] = {}
+    for path in sorted((ROOT / "dbt_project/models/marts").rglob("*.yml")):
+        for model in yaml.safe_load(path.read_text()).get("models", []):
+            assert model["name"] not in models, f"{model['name']} documented twice"
+            models[model["name"]] = [(c["name"], c.get("data_type")) for c in model["columns"]]
+    return models
 
 
 def test_test_schema_is_the_dbt_contract() -> None:
-    """The tables built here have exactly the columns the dbt marts document."""
-    spec = yaml.safe_load((ROOT / "dbt_project/models/marts/_marts__models.yml").read_text())
-    documented = {m["name"]: sorted(c["name"] for c in m["columns"]) for m in spec["models"]}
-    assert documented == {t: sorted(c for c, _ in cols) for t, cols in MART_COLUMNS.items()}
-    assert set(MARTS) == set(documented)
+    """The tables built here are the marts the report reads, with exactly the columns their dbt YAML
+    documents and, where a contract declares them, its types."""
+    documented = documented_marts()
+    assert set(MART_COLUMNS) == set(REPORT_MARTS)
+    for mart, columns in MART_COLUMNS.items():
+        assert sorted(c for c, _ in columns) == sorted(c for c, _ in documented[mart]), mart
+        typed = {c: t.upper() for c, t in documented[mart] if t}
+        assert typed == {c: t for c, t in columns if c in typed}, mart
+
+
+def test_exposure_depends_on_every_mart_the_report_reads() -> None:
+    """dbt's exposure of the HTML report names exactly the marts the report reads, in its order."""
+    spec = yaml.safe_load((ROOT / "dbt_project/models/marts/_marts__exposures.yml").read_text())
+    (exposure,) = spec["exposures"]
+    assert (exposure["name"], exposure["type"]) == ("html_report", "dashboard")
+    assert exposure["depends_on"] == [f"ref('{m}')" for m in REPORT_MARTS]
 
 
 def test_summary_of_the_only_chat(known_report: tuple[ReportSummary, str], tmp_path: Path) -> None:
@@ -271,8 +459,8 @@ def test_summary_of_the_only_chat(known_report: tuple[ReportSummary, str], tmp_p
         last_date=day(3),
         messages=8,
         users=2,
-        charts=CHARTS,
-        empty_charts=(),
+        charts=DRAWN,
+        empty_charts=KNOWN_EMPTY,
     )
 
 
@@ -357,6 +545,66 @@ def test_hostile_text_is_escaped(known_report: tuple[ReportSummary, str]) -> Non
             ["Mon 5 Oct 2026: 10 min (median) (2 of 5 messages answered)"],
             id="only-days-with-a-reply",
         ),
+        pytest.param(
+            "active-users",
+            [
+                "Mon 5 Oct 2026 · monthly: 2 people (2 new)",
+                "Tue 6 Oct 2026 · monthly: 2 people",
+                "Mon 5 Oct 2026 · weekly: 2 people (2 new)",
+                "Tue 6 Oct 2026 · weekly: 2 people",
+                "Mon 5 Oct 2026 · daily: 2 people (2 new)",
+                "Tue 6 Oct 2026 · daily: 2 people",
+            ],
+            id="mau-wau-dau-daily-on-top",
+        ),
+        pytest.param(
+            "retention",
+            ["Cohort of Mon 5 Oct 2026 (2 people), week 0: 2 active (100%)"],
+            id="a-cell-per-cohort-week",
+        ),
+        pytest.param(
+            "reactions",
+            [
+                "👍: 4 added (1 taken back, net +3)",
+                "🔥: 2 added (0 taken back, net +2)",
+                "custom:5368324170671202286: 1 added (1 taken back, net +0)",
+            ],
+            id="reactions-summed",
+        ),
+        pytest.param(
+            "top-repliers",
+            ["Bia: 2 replies (to 1 person)", f"{HOSTILE}: 1 replies (to 1 person)"],
+            id="repliers-by-name",
+        ),
+        pytest.param(
+            "question-rates",
+            [
+                "Mon 5 Oct 2026 · answered: 67% (2 answered, 1 resolved of 3 questions)",
+                "Tue 6 Oct 2026 · answered: 0% (0 answered, 0 resolved of 2 questions)",
+                "Mon 5 Oct 2026 · resolved: 33% (2 answered, 1 resolved of 3 questions)",
+                "Tue 6 Oct 2026 · resolved: 0% (0 answered, 0 resolved of 2 questions)",
+            ],
+            id="answer-and-resolution-rates",
+        ),
+        pytest.param(
+            "answer-times",
+            ["Mon 5 Oct 2026: 4.5 min (median) (2 of 3 questions answered)"],
+            id="only-days-with-an-answer",
+        ),
+        pytest.param(
+            "answered-by",
+            ["Mon 5 Oct 2026 · bot: 1 questions", "Mon 5 Oct 2026 · people: 1 questions"],
+            id="bot-and-people-stacked",
+        ),
+        pytest.param(
+            "question-topics",
+            [
+                "boleto: 3 questions (2 answered, 1 resolved, 1 unanswered)",
+                f"{HOSTILE}: 1 questions (0 answered, 0 resolved, 1 unanswered)",
+                "other: 1 questions (0 answered, 0 resolved, 1 unanswered)",
+            ],
+            id="topics-summed",
+        ),
         pytest.param("message-types", ["text: 7 messages", "photo: 1 messages"], id="types-summed"),
         pytest.param("bot-commands", ["/help: 3 uses", "/start: 1 uses"], id="commands-summed"),
         pytest.param("top-terms", ["boleto: 6 uses", f"{HOSTILE}: 3 uses"], id="terms-summed"),
@@ -368,6 +616,100 @@ def test_chart_marks(known_report: tuple[ReportSummary, str], chart: str, titles
     parsed = parse_marks(page)
     assert parsed.state[chart] == "chart"
     assert parsed.marks[chart] == titles
+
+
+def test_unanswered_questions_table(known_report: tuple[ReportSummary, str]) -> None:
+    """The most recent unanswered questions, newest first, each cell escaped, the text on one line and
+    cut after 280 characters; answered and resolved questions are not listed."""
+    _, page = known_report
+    table = re.search(r'id="chart-unanswered-questions" data-state="table">.*?(<table.*?</table>)', page)
+    assert table is not None
+    assert table[1] == (
+        '<table class="list"><thead><tr><th scope="col" class="col-asked">Asked</th>'
+        '<th scope="col" class="col-by">By</th><th scope="col" class="col-topic">Topic</th>'
+        '<th scope="col" class="col-question">Question</th></tr></thead><tbody>'
+        f'<tr class="row"><td>Tue 6 Oct 2026</td><td>{ESCAPED}</td><td>boleto</td>'
+        f"<td>{'x' * 279}…</td></tr>"
+        f'<tr class="row"><td>Tue 6 Oct 2026</td><td>Bia</td><td>{ESCAPED}</td>'
+        f"<td>{ESCAPED} como? linha 2 [31m</td></tr>"
+        f'<tr class="row"><td>Mon 5 Oct 2026</td><td>{ESCAPED}</td><td>other</td>'
+        "<td>alguém?</td></tr>"
+        "</tbody></table>"
+    )
+
+
+def test_unanswered_questions_are_the_ten_latest(tmp_path: Path) -> None:
+    """Of twelve unanswered questions the ten most recent are listed, the latest first."""
+    rows = known_rows()
+    rows["questions"] = [
+        (CHAT, n, 11, at(0, n, 0), day(0), f"q{n}?", "other", *UNANSWERED) for n in range(12)
+    ]
+    page = build_report(create_marts(tmp_path / "t.duckdb", rows), None, tmp_path / "r.html").out_path
+    cells = re.findall(r"<td>(q\d+\?)</td></tr>", page.read_text(encoding="utf-8"))
+    assert cells == [f"q{n}?" for n in range(11, 1, -1)]
+
+
+def test_members_gone_silent(tmp_path: Path) -> None:
+    """Members who posted but not for a week or more, longest silent first (then most messages): not
+    those who left, posted lately or never posted; a member without a name in the marts is 'user <id>'."""
+    rows = known_rows()
+    rows["member_roster"] = [
+        (CHAT, 10, at(-30, 9, 0), None, None, True, 4, 0, at(-11, 8, 30), 12),
+        (CHAT, 11, at(-30, 9, 0), None, None, None, 30, 0, at(-8, 23, 59), 9),
+        (CHAT, 12, at(-30, 9, 0), None, None, None, 9, 0, at(-11, 10, 0), 12),
+        (CHAT, 13, at(-30, 9, 0), at(-30, 9, 0), at(-2, 9, 0), False, 50, 0, at(-19, 10, 0), 20),
+        (CHAT, 14, at(-30, 9, 0), None, None, True, 5, 0, at(-5, 10, 0), 6),
+        (CHAT, 15, at(-30, 9, 0), at(-30, 9, 0), None, True, 0, 2, None, None),
+    ]
+    summary = build_report(create_marts(tmp_path / "t.duckdb", rows), None, tmp_path / "r.html")
+    assert parse_marks(summary.out_path.read_text(encoding="utf-8")).marks["silent-members"] == [
+        "user 12: 12 days silent (last message Thu 24 Sep 2026 10:00 UTC, 9 messages in all)",
+        f"{HOSTILE}: 12 days silent (last message Thu 24 Sep 2026 08:30 UTC, 4 messages in all)",
+        "Bia: 9 days silent (last message Sun 27 Sep 2026 23:59 UTC, 30 messages in all)",
+    ]
+    assert summary.empty_charts == ()
+
+
+@pytest.mark.parametrize(
+    "tables",
+    [
+        pytest.param(MARTS, id="before-engagement-and-questions"),
+        pytest.param(MARTS + ENGAGEMENT_MARTS, id="before-questions"),
+    ],
+)
+def test_older_build_shows_what_is_missing(tmp_path: Path, tables: tuple[str, ...]) -> None:
+    """A database built before the engagement or questions marts still gets a report: their charts
+    show a panel naming the missing mart, the rest are drawn as before."""
+    db = create_marts(tmp_path / "t.duckdb", known_rows(), tables=tables)
+    summary = build_report(db, None, tmp_path / "r.html")
+    missing = {
+        "active-users": "active_users",
+        "retention": "retention_cohorts",
+        "reactions": "daily_reactions",
+        "top-repliers": "reply_pairs",
+        "silent-members": "member_roster",
+        "question-rates": "daily_questions",
+        "answer-times": "daily_questions",
+        "answered-by": "daily_questions",
+        "question-topics": "question_topics",
+        "unanswered-questions": "questions",
+    }
+    absent = {chart: mart for chart, mart in missing.items() if mart not in tables}
+    assert summary.empty_charts == tuple(c for c in CHARTS if c in absent or c in KNOWN_EMPTY)
+    assert summary.charts == tuple(c for c in DRAWN if c not in absent)
+    panels = dict(
+        re.findall(
+            r'id="chart-([a-z-]+)" data-state="empty">.*?<div class="empty">([^<]*)</div>',
+            summary.out_path.read_text(encoding="utf-8"),
+        )
+    )
+    expected = {
+        chart: f"This database has no {mart} mart (built by an older tgpipe): run dbt build again."
+        for chart, mart in absent.items()
+    }
+    if "member_roster" in tables:
+        expected["silent-members"] = "Everyone who posted did so in the last 7 days."
+    assert panels == expected
 
 
 def test_heatmap_has_a_cell_per_weekday_and_hour(known_report: tuple[ReportSummary, str]) -> None:
@@ -422,7 +764,7 @@ def test_empty_charts_show_a_no_data_panel(tmp_path: Path) -> None:
     assert all(parsed.marks[c] == [] for c in summary.empty_charts)
     assert '<div class="empty">No messages in this period.</div>' in page
     assert '<div class="empty">No bot commands in this period.</div>' in page
-    assert page.count('<div class="empty">') == 9
+    assert page.count('<div class="empty">') == len(CHARTS) - 1
     assert page.count("<svg") == 1
 
 
@@ -537,7 +879,7 @@ def test_marts_of_another_shape(tmp_path: Path) -> None:
 def test_marts_found_in_the_schema_dbt_wrote(tmp_path: Path) -> None:
     """The marts are looked up in information_schema: a target schema other than main works too."""
     db = create_marts(tmp_path / "t.duckdb", known_rows(), schema="analytics")
-    assert build_report(db, None, tmp_path / "r.html").charts == CHARTS
+    assert build_report(db, None, tmp_path / "r.html").charts == DRAWN
 
 
 def test_database_is_opened_read_only(known_db: Path, tmp_path: Path) -> None:
@@ -552,12 +894,13 @@ def test_database_is_opened_read_only(known_db: Path, tmp_path: Path) -> None:
 
 
 def test_cli_report(known_db: Path, tmp_path: Path) -> None:
-    """`tgpipe report` writes the file and prints one summary line."""
+    """`tgpipe report` writes the file, prints one summary line and names the charts without data."""
     out = tmp_path / "report.html"
     result = CliRunner().invoke(main, ["report", "--db", str(known_db), "--out", str(out)])
-    assert (result.exit_code, result.output) == (
+    assert (result.exit_code, result.stdout, result.stderr) == (
         0,
         f"report of chat {CHAT} (2026-10-05 to 2026-10-08, 8 messages from 2 users) -> {out}\n",
+        "no data for: silent-members\n",
     )
     assert out.read_text(encoding="utf-8").startswith("<!DOCTYPE html>")
 
@@ -657,20 +1000,29 @@ def realistic_rows(days: int = 21, seed: int = 7) -> Rows:
         HOSTILE,
     ]
     chat = {"id": CHAT, "title": f"Grupo Financeiro 💸 {HOSTILE}", "type": "supergroup"}
-    rows: Rows = {t: [] for t in MARTS}
+    rows: Rows = {t: [] for t in REPORT_MARTS}
     hourly: dict[tuple[int, int], list[Any]] = {}
+    senders: dict[date, set[int]] = {}
+    last_message: dict[int, tuple[datetime, int]] = {}
     for n in range(days):
         d = day(n)
         weekend = d.isoweekday() >= 6
         count = rng.randint(8, 25) if weekend else rng.randint(35, 90)
         msgs = []
+        # Fernanda first posts in the second week and Emma in the third; Gus, Helena and Ícaro go silent.
+        here = [
+            i
+            for i, p in enumerate(people)
+            if n >= {105: 14, 106: 7}.get(p["id"], 0) and (n < 9 or p["id"] not in (107, 108, 109))
+        ]
+        pool = [people[i] for i in here]
         for _ in range(count):
-            user = rng.choices(people, weights)[0]
+            user = rng.choices(pool, [weights[i] for i in here])[0]
             hour = min(23, max(0, int(rng.gauss(15 if not weekend else 12, 3.5))))
-            at = datetime(d.year, d.month, d.day, hour, rng.randrange(60), tzinfo=UTC)
+            sent = datetime(d.year, d.month, d.day, hour, rng.randrange(60), tzinfo=UTC)
             kind = rng.choice(kinds)
             text = traffic.words(1, 30) if kind == "text" else None
-            traffic.message(chat, at, user=user, message_type=kind, text=text)
+            traffic.message(chat, sent, user=user, message_type=kind, text=text)
             msgs.append(((user["id"], user["first_name"], user.get("username")), kind, hour, len(text or "")))
         per_user: dict[int, list[Any]] = {}
         for user, kind, hour, length in msgs:
@@ -718,11 +1070,103 @@ def realistic_rows(days: int = 21, seed: int = 7) -> Rows:
         joined, left = rng.choice([0, 0, 0, 1, 2]), rng.choice([0, 0, 0, 0, 1])
         if joined or left:
             rows["member_changes"].append((CHAT, d, joined, left, joined - left))
+        senders[d] = set(per_user)
+        for user, *_ in msgs:
+            at_ = at(n, 12, 0)
+            last_message[user[0]] = (at_, last_message.get(user[0], (at_, 0))[1] + 1)
+        for reaction in rng.sample(["👍", "❤️", "🔥", "😂", "🙏", "custom:5368324170671202286"], 3):
+            added = rng.randint(1, 9)
+            removed = rng.randint(0, min(2, added))
+            rows["daily_reactions"].append((CHAT, d, reaction, added, removed, added - removed))
+        asked = rng.randint(1, 6)
+        statuses = [rng.choice(["resolved", "answered", "answered", "unanswered"]) for _ in range(asked)]
+        by_bot = [s_ != "unanswered" and rng.random() < 0.4 for s_ in statuses]
+        minutes = [rng.uniform(0.5, 90) for s_ in statuses if s_ != "unanswered"]
+        answered = len(minutes)
+        resolved = statuses.count("resolved")
+        rows["daily_questions"].append(
+            (
+                CHAT,
+                d,
+                asked,
+                answered,
+                resolved,
+                asked - answered,
+                sum(by_bot),
+                answered - sum(by_bot),
+                sorted(minutes)[len(minutes) // 2] if minutes else None,
+                answered / asked,
+                resolved / asked,
+            )
+        )
+        for i, status in enumerate(statuses):
+            topic = rng.choice(["boleto", "login", "entrega", "other", HOSTILE])
+            rows["question_topics"].append(
+                (
+                    CHAT,
+                    d,
+                    topic,
+                    1,
+                    int(status != "unanswered"),
+                    int(status == "resolved"),
+                    int(status == "unanswered"),
+                )
+            )
+            asker = rng.choice(people)
+            rows["questions"].append(
+                (
+                    CHAT,
+                    n * 10 + i,
+                    asker["id"],
+                    at(n, 10 + i, 0),
+                    d,
+                    f"{traffic.words(3, 20)} {rng.choice(words)}?",
+                    topic,
+                    *UNANSWERED[:-1],
+                    status,
+                )
+            )
     names = ["Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"]
     rows["hourly_activity"] = [
         (CHAT, dow, hour, names[dow - 1], v[0], len(v[1]), len(v[2]))
         for (dow, hour), v in sorted(hourly.items())
     ]
+    first: dict[int, date] = {}
+    for d, who in sorted(senders.items()):
+        for u in who:
+            first.setdefault(u, d)
+    for n in range(days):
+        d = day(n)
+        window = [senders.get(d - timedelta(days=k), set()) for k in range(30)]
+        rows["active_users"].append(
+            (
+                CHAT,
+                d,
+                len(senders[d]),
+                len(set().union(*window[:7])),
+                len(set().union(*window)),
+                sum(1 for f in first.values() if f == d),
+            )
+        )
+    weeks = sorted({d - timedelta(days=d.weekday()) for d in senders})
+    for i, cohort in enumerate(weeks):
+        members = {u for u, f in first.items() if f - timedelta(days=f.weekday()) == cohort}
+        if not members:
+            continue
+        for since, week in enumerate(weeks[i:]):
+            active = {u for d, who in senders.items() if 0 <= (d - week).days < 7 for u in who}
+            rows["retention_cohorts"].append((CHAT, cohort, since, week, len(members), len(members & active)))
+    for replier in people[:6]:
+        for replied in rng.sample(people, 3):
+            if replied is not replier:
+                when = at(rng.randrange(days), 9, 0)
+                rows["reply_pairs"].append(
+                    (CHAT, replier["id"], replied["id"], rng.randint(1, 40), when, when)
+                )
+    last_day = day(days - 1)
+    for uid, (last_at, count) in sorted(last_message.items()):
+        silent = (last_day - last_at.date()).days
+        rows["member_roster"].append((CHAT, uid, at(0, 0, 0), None, None, True, count, 0, last_at, silent))
     total = sum(r[2] for r in rows["daily_messages"])
     rows["chats"] = [(CHAT, chat["title"], "supergroup", day(0), day(days - 1), total, len(people))]
     return rows
@@ -758,7 +1202,8 @@ def browser() -> Iterator[Any]:
 
 @pytest.mark.parametrize("width", [pytest.param(1280, id="desktop"), pytest.param(390, id="phone")])
 def test_report_renders_in_chromium(browser: Any, tmp_path: Path, width: int) -> None:
-    """Every chart renders with a visible box and its marks, offline, with no console error or dialog."""
+    """Every chart (and the table of unanswered questions) renders with a visible box and its marks (its
+    rows), offline, with no console error or dialog."""
     db = create_marts(tmp_path / "t.duckdb", realistic_rows())
     summary = build_report(db, None, tmp_path / "report.html")
     assert summary.empty_charts == ()
@@ -777,10 +1222,13 @@ def test_report_renders_in_chromium(browser: Any, tmp_path: Path, width: int) ->
     charts = page.eval_on_selector_all(
         "figure.card",
         """figs => figs.map(f => {
-            const svg = f.querySelector('svg');
-            const box = svg ? svg.getBoundingClientRect() : null;
-            const marks = [...f.querySelectorAll('.mark')];
-            const visible = marks.filter(m => { const b = m.getBBox(); return b.width > 0 && b.height > 0; });
+            const drawn = f.querySelector('svg, table');
+            const box = drawn ? drawn.getBoundingClientRect() : null;
+            const marks = [...f.querySelectorAll('.mark, tr.row')];
+            const visible = marks.filter(m => {
+                const b = m instanceof SVGGraphicsElement ? m.getBBox() : m.getBoundingClientRect();
+                return b.width > 0 && b.height > 0;
+            });
             return {id: f.id, width: box ? box.width : 0, height: box ? box.height : 0,
                     marks: marks.length, visible: visible.length};
         })""",
