@@ -622,6 +622,8 @@ class _Conversation:
         later: list[_Scheduled] = []  # a heap of scheduled events
         if not self.topics:
             self._create_topics(day)
+        if self.days == 2:  # Fábio stays in the group but stops posting: he goes silent
+            self.members = [u for u in self.members if u["first_name"] != "Fábio"]
         self._membership(day, later)
         for when in times:
             while later and later[0][0] <= when:

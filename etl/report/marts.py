@@ -43,7 +43,7 @@ QUESTION_MARTS = ("daily_questions", "question_topics", "questions")
 OPTIONAL_MARTS = ENGAGEMENT_MARTS + QUESTION_MARTS
 REPORT_MARTS = MARTS + OPTIONAL_MARTS  # every mart the report reads: its dbt exposure's depends_on
 TOP_ITEMS = 12  # bars in the commands, terms, reactions, repliers, topics and silent members charts
-SILENT_DAYS = 7  # a member who posted, is still in the chat and has not posted for this many days
+SILENT_DAYS = 5  # a member who posted, is still in the chat and has not posted for this many days
 UNANSWERED_ROWS = 10  # the most recent unanswered questions listed
 
 

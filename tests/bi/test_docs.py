@@ -14,8 +14,11 @@ from tests.helpers import DBT_PROJECT
 from tests.infra.aws_package import ROOT
 from tests.report.test_report import CHROMIUM_ARGS, chromium_path
 
-MARTS = sorted(p.stem for p in (DBT_PROJECT / "models" / "marts").glob("*.sql"))
-STAGING = sorted(p.stem for p in (DBT_PROJECT / "models" / "staging").rglob("*.sql"))
+MARTS = sorted(p.stem for p in (DBT_PROJECT / "models" / "marts").rglob("*.sql"))
+# The models between the source and the marts: staging views and intermediate models.
+STAGING = sorted(
+    p.stem for folder in ("staging", "intermediate") for p in (DBT_PROJECT / "models" / folder).rglob("*.sql")
+)
 
 
 def _make(*args: str) -> subprocess.CompletedProcess[str]:

@@ -26,56 +26,61 @@ def _rows(lake: Path, sql: str) -> list[tuple[Any, ...]]:
 
 EXPECTED: dict[str, list[tuple[Any, ...]]] = {
     "01_pick_a_group.sql": [
-        (-1001000000001, "Comunidade tgpipe 🇧🇷", "supergroup", date(2026, 9, 28), date(2026, 10, 4), 421)
+        (-1001000000001, "Comunidade tgpipe 🇧🇷", "supergroup", date(2026, 9, 28), date(2026, 10, 4), 448),
     ],
     "02_busiest_hours.sql": [
-        ("Monday", 19, 14.0),
-        ("Tuesday", 11, 11.0),
-        ("Wednesday", 20, 11.0),
-        ("Thursday", 10, 10.0),
-        ("Thursday", 19, 10.0),
+        ("Tuesday", 10, 13.0),
+        ("Monday", 19, 12.0),
+        ("Monday", 9, 11.0),
+        ("Friday", 9, 11.0),
+        ("Tuesday", 9, 10.0),
     ],
-    "03_bot_commands.sql": [("/faq", 8), ("/help", 7), ("/start", 7), ("/stats", 5)],
+    "03_bot_commands.sql": [
+        ("/help", 14),
+        ("/faq", 6),
+        ("/stats", 6),
+        ("/start", 3),
+    ],
     "04_top_terms.sql": [
-        ("export", 32),
-        ("amanhã", 31),
-        ("app", 27),
-        ("change", 26),
-        ("segunda", 19),
-        ("via", 19),
-        ("10h", 16),
-        ("hoje", 15),
+        ("amanhã", 33),
+        ("valeu", 29),
+        ("export", 28),
+        ("app", 26),
+        ("resolveu", 25),
+        ("segunda", 23),
+        ("via", 23),
+        ("ajuda", 17),
+        ("10h", 14),
         ("folks", 14),
         ("good", 14),
-        ("address", 13),
-        ("csv", 12),
-        ("kkkkk", 12),
-        ("monthly", 12),
-        ("morning", 12),
-        ("report", 12),
-        ("ajuda", 11),
-        ("anyone", 11),
-        ("aviso", 10),
-        ("boleto", 10),
+        ("meetup", 14),
+        ("morning", 14),
+        ("sexta", 14),
+        ("worked", 14),
+        ("acessar", 13),
+        ("funcionou", 13),
+        ("boleto", 11),
+        ("emitir", 11),
+        ("everyone", 11),
     ],
     "05_reply_rate.sql": [
-        (date(2026, 10, 4), 67, 13, 19.4, 7.0),
-        (date(2026, 10, 3), 52, 9, 17.3, 30.0),
-        (date(2026, 10, 2), 47, 8, 17.0, 11.0),
-        (date(2026, 10, 1), 66, 10, 15.2, 7.0),
-        (date(2026, 9, 30), 74, 16, 21.6, 15.0),
-        (date(2026, 9, 29), 57, 10, 17.5, 4.0),
-        (date(2026, 9, 28), 58, 12, 20.7, 15.0),
+        (date(2026, 10, 4), 71, 19, 26.8, 4.0),
+        (date(2026, 10, 3), 57, 9, 15.8, 30.0),
+        (date(2026, 10, 2), 62, 10, 16.1, 7.0),
+        (date(2026, 10, 1), 60, 9, 15.0, 30.0),
+        (date(2026, 9, 30), 62, 16, 25.8, 14.5),
+        (date(2026, 9, 29), 73, 22, 30.1, 9.5),
+        (date(2026, 9, 28), 63, 17, 27.0, 1.0),
     ],
     "06_active_users.sql": [
-        (1005, "Elena", 69, 7),
-        (1004, "David", 68, 7),
-        (1001, "Ana", 63, 7),
-        (1002, "Bruno", 59, 7),
-        (1003, "Carla", 52, 7),
-        (1006, "Fábio", 50, 7),
-        (1007, "Gabi", 50, 6),
-        (1008, "Hugo", 9, 2),
+        (1002, "Bruno", 83, 7),
+        (1003, "Carla", 80, 7),
+        (1001, "Ana", 79, 7),
+        (1005, "Elena", 75, 7),
+        (1004, "David", 65, 7),
+        (1007, "Gabi", 20, 3),
+        (1006, "Fábio", 19, 2),
+        (1008, "Hugo", 5, 2),
         (1099, "Promo", 1, 1),
     ],
 }
@@ -94,11 +99,16 @@ def test_each_example_question_answers_on_the_demo_s_marts(demo_lake: Path, name
 
 def test_the_answers_agree_with_each_other(demo_lake: Path) -> None:
     """Cross-checks between the answers and other marts: the group's total is the sum of its days and
-    of its senders' messages; the reply table has one row per day of the group's range."""
+    of its people's messages and its bot's; the reply table has one row per day of the group's range."""
     (group,) = EXPECTED["01_pick_a_group.sql"]
     daily = _rows(demo_lake, "select sum(messages) from daily_messages where chat_id = -1001000000001")
     assert daily == [(group[5],)]
-    assert sum(row[2] for row in EXPECTED["06_active_users.sql"]) == group[5]
+    bots = _rows(
+        demo_lake,
+        "select sum(messages) from user_daily_activity where chat_id = -1001000000001 and is_bot",
+    )
+    assert bots[0][0] > 0  # the demo's bot answers questions
+    assert sum(row[2] for row in EXPECTED["06_active_users.sql"]) + bots[0][0] == group[5]
     days = [row[0] for row in EXPECTED["05_reply_rate.sql"]]
     assert (days[0], days[-1], len(days)) == (group[4], group[3], 7)
 

@@ -29,14 +29,20 @@ def _env(work: Path) -> dict[str, str]:
     }
 
 
+SEEDS = {p.stem for p in (DBT_PROJECT / "seeds").glob("*.csv")}  # configuration, not people's data
+
+
 def _mart_values(db: Path) -> list[Any]:
-    """Every value of every table and view dbt built."""
+    """Every value of every table and view dbt built from the lake (the seeds left out: their words,
+    such as a topic keyword, are the project's configuration)."""
     with duckdb.connect(str(db), read_only=True) as connection:
         names = connection.execute(
             "select table_schema, table_name from information_schema.tables where table_schema = 'main'"
         ).fetchall()
         values: list[Any] = []
         for schema, name in names:
+            if name in SEEDS:
+                continue
             for row in connection.execute(f'select * from "{schema}"."{name}"').fetchall():  # noqa: S608 - names dbt built
                 values.extend(row)
     return values

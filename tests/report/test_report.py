@@ -296,7 +296,7 @@ def known_rows() -> Rows:
             (c, 11, 10, 2, at(0, 9, 5), at(1, 21, 2)),
             (c, 10, 11, 1, at(0, 9, 30), at(0, 9, 30)),
         ],
-        "member_roster": [  # nobody silent for a week in four days: see test_members_gone_silent
+        "member_roster": [  # nobody silent for five days in four days: see test_members_gone_silent
             (c, 10, at(0, 9, 0), at(0, 8, 0), None, True, 4, 0, at(1, 21, 40), 0),
             (c, 11, at(0, 9, 1), None, None, None, 4, 3, at(1, 21, 2), 0),
             (c, 12, at(3, 10, 0), at(3, 10, 0), at(3, 10, 5), False, 0, 0, None, None),
@@ -650,7 +650,7 @@ def test_unanswered_questions_are_the_ten_latest(tmp_path: Path) -> None:
 
 
 def test_members_gone_silent(tmp_path: Path) -> None:
-    """Members who posted but not for a week or more, longest silent first (then most messages): not
+    """Members who posted but not for five days or more, longest silent first (then most messages): not
     those who left, posted lately or never posted; a member without a name in the marts is 'user <id>'."""
     rows = known_rows()
     rows["member_roster"] = [
@@ -658,7 +658,7 @@ def test_members_gone_silent(tmp_path: Path) -> None:
         (CHAT, 11, at(-30, 9, 0), None, None, None, 30, 0, at(-8, 23, 59), 9),
         (CHAT, 12, at(-30, 9, 0), None, None, None, 9, 0, at(-11, 10, 0), 12),
         (CHAT, 13, at(-30, 9, 0), at(-30, 9, 0), at(-2, 9, 0), False, 50, 0, at(-19, 10, 0), 20),
-        (CHAT, 14, at(-30, 9, 0), None, None, True, 5, 0, at(-5, 10, 0), 6),
+        (CHAT, 14, at(-30, 9, 0), None, None, True, 5, 0, at(-4, 10, 0), 4),
         (CHAT, 15, at(-30, 9, 0), at(-30, 9, 0), None, True, 0, 2, None, None),
     ]
     summary = build_report(create_marts(tmp_path / "t.duckdb", rows), None, tmp_path / "r.html")
@@ -708,7 +708,7 @@ def test_older_build_shows_what_is_missing(tmp_path: Path, tables: tuple[str, ..
         for chart, mart in absent.items()
     }
     if "member_roster" in tables:
-        expected["silent-members"] = "Everyone who posted did so in the last 7 days."
+        expected["silent-members"] = "Everyone who posted did so in the last 5 days."
     assert panels == expected
 
 
