@@ -114,7 +114,7 @@ deploy: package  ## package STAGE and deploy it as the stack tgpipe-STAGE (AWS c
 		--s3-bucket "$$bucket" --s3-prefix $(STACK) --capabilities CAPABILITY_IAM CAPABILITY_AUTO_EXPAND \
 		--no-fail-on-empty-changeset $(if $(CFN_ROLE_ARN),--role-arn $(CFN_ROLE_ARN)) \
 		--parameter-overrides Stage=$(STAGE) "TelegramChatId=$$TELEGRAM_CHAT_ID" $(if $(ALARM_EMAIL),AlarmEmail=$(ALARM_EMAIL)) \
-		$(if $(ETL_LAYER_ARN),ManagedLayerArn=$(ETL_LAYER_ARN)) $(RETENTION_PARAMETER)
+		$(if $(ETL_LAYER_ARN),ManagedLayerArn=$(ETL_LAYER_ARN)) $(RETENTION_PARAMETER) $(FUNCTION_PRIVACY_PARAMETERS)
 	$(STACK_PY) outputs --stage $(STAGE)
 
 athena: $(STAMP)  ## create the Athena source table, then dbt build on Athena for STAGE (unit tests run on DuckDB)
@@ -196,6 +196,11 @@ test-portable: $(STAMP) chromium  ## the tests that do not package for Lambda (a
 # ---- privacy (README "Privacy"; etl.privacy): retention on the stack, forget on a stage ----
 # TGPIPE_RAW_RETENTION_DAYS=N at `make deploy` / `make infra`: the lake's lifecycle expires raw days after N days.
 RETENTION_PARAMETER = $(if $(TGPIPE_RAW_RETENTION_DAYS),RawRetentionDays=$(TGPIPE_RAW_RETENTION_DAYS))
+# At `make deploy` (the functions' stack): TGPIPE_TEXT_RETENTION_DAYS=N nightly nulls the text of days past N;
+# TGPIPE_PSEUDONYMISE=1 TGPIPE_PSEUDONYMISE_KEY_PARAM=/tgpipe/STAGE/pseudonymise-key pseudonymises the ETL's output.
+FUNCTION_PRIVACY_PARAMETERS = $(if $(TGPIPE_TEXT_RETENTION_DAYS),TextRetentionDays=$(TGPIPE_TEXT_RETENTION_DAYS)) \
+	$(if $(TGPIPE_PSEUDONYMISE),Pseudonymise=$(TGPIPE_PSEUDONYMISE)) \
+	$(if $(TGPIPE_PSEUDONYMISE_KEY_PARAM),PseudonymiseKeyParameter=$(TGPIPE_PSEUDONYMISE_KEY_PARAM))
 
 .PHONY: forget
 comma := ,

@@ -15,6 +15,14 @@ Days are days of receipt (``context_date``); a day D is past a limit of N days o
   (their kinds and normalised values: hashtags, mentions, links) are kept.
 
 Rerunning changes nothing: a day already without text is not rewritten.
+
+**The scheduled ETL** (``EtlJob.run_scheduled``, when TGPIPE_TEXT_RETENTION_DAYS is set) nulls the text
+of a bounded window after writing its day: the :data:`TEXT_WINDOW_DAYS` days that passed the limit
+most recently (on day T with a limit of N: T-N-7 to T-N-1), so a week of missed runs is caught up and
+each run reads at most seven partitions. An older day still holding text (a limit set or shortened
+later, an old day rebuilt) is left to `tgpipe retention apply`. The ETL's role may not list or delete
+object versions: on S3 the replaced version (with the text) is removed by the bucket's
+``expire-replaced-enriched-messages`` lifecycle rule a day later, or at once by `tgpipe retention apply`.
 """
 
 from __future__ import annotations
@@ -30,9 +38,18 @@ from ..config import PrivacySettings
 from ..lake import QUARANTINE_PREFIX, enriched_part_key, enriched_partition
 from ..storage import Storage
 
-__all__ = ["TEXT_COLUMNS", "RetentionReport", "apply", "null_text"]
+__all__ = [
+    "TEXT_COLUMNS",
+    "TEXT_WINDOW_DAYS",
+    "RetentionReport",
+    "apply",
+    "apply_text_window",
+    "null_text",
+    "text_window",
+]
 
 TEXT_COLUMNS: Final = ("text", "caption", "quote_text")
+TEXT_WINDOW_DAYS: Final = 7  # the days the scheduled ETL checks, newest past the limit first
 _DAYS = "context_date="
 
 
@@ -71,8 +88,9 @@ def _days(store: Storage, prefix: str) -> set[str]:
     return {key[len(prefix) :].split("/", 1)[0] for key in store.list(prefix)}
 
 
-def null_text(enriched: Storage, day: str) -> bool:
-    """Rewrite a day's messages partition with the text columns null; False when none had text."""
+def null_text(enriched: Storage, day: str, *, delete_old_versions: bool = True) -> bool:
+    """Rewrite a day's messages partition with the text columns null; False when none had text.
+    ``delete_old_versions`` also deletes the partition's older versions (which hold the text)."""
     import pyarrow as pa
     import pyarrow.compute as pc
     import pyarrow.parquet as pq
@@ -92,10 +110,24 @@ def null_text(enriched: Storage, day: str) -> bool:
         path = Path(tmp) / "part.parquet"
         pq.write_table(table, os.fspath(path), compression=COMPRESSION)
         enriched.put_file(key, path)
-    for version in list(enriched.versions(key)):
-        if version.key == key and not version.is_latest:
-            enriched.delete_version(version)
+    if delete_old_versions:
+        for version in list(enriched.versions(key)):
+            if version.key == key and not version.is_latest:
+                enriched.delete_version(version)
     return True
+
+
+def text_window(limit: int, today: date, window: int = TEXT_WINDOW_DAYS) -> list[str]:
+    """The ``window`` days, oldest first, that most recently passed a text limit of ``limit`` days on
+    ``today``: ``today - limit - window`` to ``today - limit - 1``."""
+    newest = today - timedelta(days=limit + 1)
+    return [(newest - timedelta(days=back)).isoformat() for back in range(window - 1, -1, -1)]
+
+
+def apply_text_window(enriched: Storage, limit: int, today: date) -> list[str]:
+    """The scheduled ETL's text retention: null the text of the days of :func:`text_window` that still
+    have it, keeping older versions (the ETL may not delete them); returns the days rewritten."""
+    return [day for day in text_window(limit, today) if null_text(enriched, day, delete_old_versions=False)]
 
 
 def apply(raw: Storage, enriched: Storage | None, settings: PrivacySettings, today: date) -> RetentionReport:

@@ -30,7 +30,7 @@ import time
 from collections import Counter
 from collections.abc import Callable, Generator, Iterator, Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -345,6 +345,26 @@ class EtlJob:
         return summary
 
     def run_scheduled(self, event_time: str) -> dict[str, Any]:
-        """The scheduled run: the day before ``event_time`` in TGPIPE_TIMEZONE. Returns the summary;
-        raises :class:`BadObjects` (after writing the good rows) so the invocation counts as failed."""
-        return self.check(self.run_day(day_before(event_time, self.settings.timezone))).as_dict()
+        """The scheduled run: the day before ``event_time`` in TGPIPE_TIMEZONE, then, when
+        TGPIPE_TEXT_RETENTION_DAYS is set, the text retention of the days that just passed it (see
+        :func:`etl.privacy.retention.apply_text_window`; listed under ``text_retention``). Returns the
+        summary; raises :class:`BadObjects` (after writing the good rows and applying the retention)
+        so the invocation counts as failed."""
+        day = day_before(event_time, self.settings.timezone)
+        summary = self.run_day(day)
+        result = summary.as_dict()
+        limit = self.privacy.text_retention_days
+        if limit is not None:
+            from ..privacy.retention import apply_text_window, text_window
+
+            today = day + timedelta(days=1)  # the event's own day in TGPIPE_TIMEZONE
+            checked = text_window(limit, today)
+            nulled = apply_text_window(self.enriched, limit, today)
+            result["text_retention"] = {
+                "kept_days": limit,
+                "checked": [checked[0], checked[-1]],
+                "nulled": nulled,
+            }
+            log_event(_log, logging.INFO, "etl_text_retention", **result["text_retention"])
+        self.check(summary)
+        return result

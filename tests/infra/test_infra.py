@@ -82,8 +82,9 @@ def test_cfn_lint_catches_chalice_s_log_group_bug_that_the_overlay_fixes() -> No
 
 @pytest.mark.lambda_package
 def test_the_lake_bucket_is_private_encrypted_versioned_with_lifecycle_rules() -> None:
-    """SSE-S3, public access blocked, ACLs off, versions kept 30 days, raw days to Standard-IA after
-    30 days (raw/_quarantine/ untouched), Athena results expire."""
+    """SSE-S3, public access blocked, ACLs off, versions kept 30 days (replaced enriched messages one
+    day: text retention), raw days to Standard-IA after 30 days (raw/_quarantine/ untouched), Athena
+    results expire."""
     assert props("LakeBucket") == {
         "BucketName": BUCKET,
         "BucketEncryption": {
@@ -107,6 +108,12 @@ def test_the_lake_bucket_is_private_encrypted_versioned_with_lifecycle_rules() -
                     "Status": "Enabled",
                     "Prefix": "raw/context_date=",
                     "Transitions": [{"StorageClass": "STANDARD_IA", "TransitionInDays": "30"}],
+                },
+                {
+                    "Id": "expire-replaced-enriched-messages",
+                    "Status": "Enabled",
+                    "Prefix": "enriched/messages/",
+                    "NoncurrentVersionExpiration": {"NoncurrentDays": 1},
                 },
                 {
                     "Id": "expire-athena-results",
@@ -691,6 +698,100 @@ def test_raw_retention_adds_lifecycle_rules_expiring_raw_days_and_quarantine() -
     default = props("LakeBucket")["LifecycleConfiguration"]["Rules"]
     assert [rule["Id"] for rule in default] == [
         "raw-days-to-standard-ia",
+        "expire-replaced-enriched-messages",
         "expire-athena-results",
         "old-versions-and-uploads",
     ]
+
+
+PSEUDONYMISED = {"Pseudonymise": "1", "PseudonymiseKeyParameter": "/tgpipe/prod/pseudonymise-key"}
+
+
+def _privacy_variables(ctx: template.Context) -> dict[str, dict[str, str]]:
+    """Each function's TGPIPE_TEXT_RETENTION_DAYS / TGPIPE_PSEUDONYMISE* variables, resolved in ``ctx``."""
+    tpl = sam("prod")
+    found = {}
+    for function in ("APIHandler", "EtlDaily", "Forget"):
+        variables = template.resolve(tpl, tpl["Resources"][function]["Properties"]["Environment"], ctx)
+        found[function] = {
+            k: v for k, v in variables["Variables"].items() if "RETENTION" in k or "PSEUDONYM" in k
+        }
+    return found
+
+
+@pytest.mark.lambda_package
+def test_text_retention_and_pseudonymisation_reach_only_the_etl_and_forget_functions() -> None:
+    """TextRetentionDays, Pseudonymise and PseudonymiseKeyParameter (TGPIPE_TEXT_RETENTION_DAYS,
+    TGPIPE_PSEUDONYMISE, TGPIPE_PSEUDONYMISE_KEY_PARAM of `make deploy`) set the ETL's and forget's
+    variables, never the webhook's; unset (the defaults), no variable at all: both off."""
+    on = context("prod", TextRetentionDays="30", **PSEUDONYMISED)
+    settings = {
+        "TGPIPE_TEXT_RETENTION_DAYS": "30",
+        "TGPIPE_PSEUDONYMISE": "1",
+        "TGPIPE_PSEUDONYMISE_KEY_PARAM": "/tgpipe/prod/pseudonymise-key",
+    }
+    assert _privacy_variables(on) == {"APIHandler": {}, "EtlDaily": settings, "Forget": settings}
+    assert _privacy_variables(context("prod")) == {"APIHandler": {}, "EtlDaily": {}, "Forget": {}}
+    only_retention = context("prod", TextRetentionDays="7")
+    assert _privacy_variables(only_retention)["EtlDaily"] == {"TGPIPE_TEXT_RETENTION_DAYS": "7"}
+
+
+@pytest.mark.lambda_package
+def test_pseudonymise_without_its_key_parameter_is_refused_by_a_rule() -> None:
+    """The packaged template's Rules: Pseudonymise=1 with no PseudonymiseKeyParameter fails before
+    anything is deployed (the functions would fail at their first run)."""
+    tpl = sam("prod")
+    rule = tpl["Rules"]["PseudonymiseNeedsItsKey"]
+    assertion = rule["Assertions"][0]["Assert"]
+    outcomes = [
+        (
+            template.resolve(tpl, rule["RuleCondition"], context("prod", **params)),
+            template.resolve(tpl, assertion, context("prod", **params)),
+        )
+        for params in ({}, PSEUDONYMISED, {"Pseudonymise": "1"})
+    ]
+    assert outcomes == [(False, False), (True, True), (True, False)]
+
+
+@pytest.mark.parametrize(
+    ("parameter", "value", "accepted"),
+    [
+        ("TextRetentionDays", "", True),
+        ("TextRetentionDays", "90", True),
+        ("TextRetentionDays", "0", False),
+        ("TextRetentionDays", "-1", False),
+        ("TextRetentionDays", "90d", False),
+        ("PseudonymiseKeyParameter", "", True),
+        ("PseudonymiseKeyParameter", "/tgpipe/prod/pseudonymise-key", True),
+        ("PseudonymiseKeyParameter", "/tgpipe/prod/telegram-webhook-secret", False),
+        ("PseudonymiseKeyParameter", "/other/prod/pseudonymise-key", False),
+        ("PseudonymiseKeyParameter", "/tgpipe/*/pseudonymise-key", False),
+    ],
+    ids=[
+        "retention-off",
+        "retention-90",
+        "retention-0",
+        "retention-negative",
+        "retention-unit",
+        "key-off",
+        "key-of-the-stage",
+        "key-is-the-webhook-secret",
+        "key-outside-tgpipe",
+        "key-wildcard",
+    ],
+)
+def test_the_privacy_parameters_accept_what_the_etl_and_the_boundary_accept(
+    parameter: str, value: str, accepted: bool
+) -> None:
+    """TextRetentionDays: empty or what TGPIPE_TEXT_RETENTION_DAYS accepts; PseudonymiseKeyParameter:
+    empty or a /tgpipe/<stage>/pseudonymise-key parameter, the only ones the boundary lets a role read."""
+    from etl.config import ConfigError, PrivacySettings
+
+    pattern = template.load(template.FUNCTIONS_TEMPLATE)["Parameters"][parameter]["AllowedPattern"]
+    assert bool(re.fullmatch(pattern, value)) is accepted
+    if parameter == "TextRetentionDays" and accepted:
+        days = PrivacySettings.from_env({"TGPIPE_TEXT_RETENTION_DAYS": value}).text_retention_days
+        assert days == (int(value) if value else None)
+    elif parameter == "TextRetentionDays":
+        with pytest.raises(ConfigError):
+            PrivacySettings.from_env({"TGPIPE_TEXT_RETENTION_DAYS": value})

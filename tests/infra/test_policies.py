@@ -48,6 +48,12 @@ def all_policies() -> list[tuple[str, dict[str, Any]]]:
     found = list(_stage_files())
     for stage in ("prod", "dev"):
         found += [(f"{stage}:{w}", doc) for w, doc in template.policies(sam(stage), context(stage))]
+        pseudonymised = context(stage, **_pseudonymised(stage))
+        found += [
+            (f"{stage}-pseudonymised:{w}", doc)
+            for w, doc in template.policies(sam(stage), pseudonymised)
+            if w == "PseudonymiseKeyPolicy"
+        ]
     bootstrap = template.load(template.BOOTSTRAP_TEMPLATE)
     github = template.Context(parameters={"GitHubRepository": "octo/tgpipe"})
     found += [(f"bootstrap:{w}", doc) for w, doc in template.policies(bootstrap, github)]
@@ -164,7 +170,8 @@ def test_the_webhook_may_only_put_raw_objects_read_its_secret_and_log() -> None:
 @pytest.mark.lambda_package
 def test_the_etl_may_read_raw_days_replace_enriched_days_park_failures_and_log() -> None:
     """The deployed ETL role: list the day prefixes and the opt-out markers, get raw days and the
-    privacy salt, put/delete enriched, its DLQ, its own logs."""
+    privacy salt, get the enriched messages days (text retention), put/delete enriched, its DLQ, its
+    own logs."""
     assert _resolved_role("prod", "EtlDailyRole") == [
         {
             "Sid": "ListRawAndEnrichedDays",
@@ -189,6 +196,12 @@ def test_the_etl_may_read_raw_days_replace_enriched_days_park_failures_and_log()
                 f"arn:aws:s3:::{BUCKET}/raw/context_date=*",
                 f"arn:aws:s3:::{BUCKET}/raw/_privacy/salt",
             ],
+        },
+        {
+            "Sid": "ReadEnrichedMessagesForTextRetention",
+            "Effect": "Allow",
+            "Action": "s3:GetObject",
+            "Resource": f"arn:aws:s3:::{BUCKET}/enriched/messages/context_date=*",
         },
         {
             "Sid": "ReplaceEnrichedPartitions",
@@ -453,9 +466,10 @@ def _lake(prefix: str) -> str:
 
 
 def test_the_boundary_allows_only_what_the_functions_need_on_tgpipe_names() -> None:
-    """Lake prefixes, the webhook secrets (decrypted through SSM only), the ETL dead-letter queues,
-    tgpipe function logs, the versions the forget function erases: no Athena, Glue, IAM or lambda
-    actions (no function uses them)."""
+    """Lake prefixes, the webhook secrets and pseudonymisation keys (decrypted through SSM only), the
+    ETL dead-letter queues, tgpipe function logs, the versions the forget function erases, the
+    enriched messages the ETL's text retention reads: no Athena, Glue, IAM or lambda actions (no
+    function uses them)."""
     bootstrap = _bootstrap()
     boundary = template.resolve(bootstrap, bootstrap["Resources"]["PermissionsBoundary"], _github())
     assert boundary["Properties"] == {
@@ -486,7 +500,13 @@ def test_the_boundary_allows_only_what_the_functions_need_on_tgpipe_names() -> N
                     "Resource": f"arn:aws:ssm:{REGION}:{ACCOUNT}:parameter/tgpipe/*/telegram-webhook-secret",
                 },
                 {
-                    "Sid": "DecryptWebhookSecretThroughSsm",
+                    "Sid": "PseudonymiseKey",
+                    "Effect": "Allow",
+                    "Action": "ssm:GetParameter",
+                    "Resource": f"arn:aws:ssm:{REGION}:{ACCOUNT}:parameter/tgpipe/*/pseudonymise-key",
+                },
+                {
+                    "Sid": "DecryptParametersThroughSsm",
                     "Effect": "Allow",
                     "Action": "kms:Decrypt",
                     "Resource": f"arn:aws:kms:{REGION}:{ACCOUNT}:key/*",
@@ -520,6 +540,12 @@ def test_the_boundary_allows_only_what_the_functions_need_on_tgpipe_names() -> N
                         "s3:DeleteObjectVersion",
                     ],
                     "Resource": [_lake("/raw/*"), _lake("/enriched/*")],
+                },
+                {
+                    "Sid": "EtlTextRetention",
+                    "Effect": "Allow",
+                    "Action": "s3:GetObject",
+                    "Resource": _lake("/enriched/messages/context_date=*"),
                 },
             ],
         },
@@ -562,22 +588,83 @@ def decision(doc: dict[str, Any], action: str, resource: str, request: dict[str,
 
 
 @pytest.mark.lambda_package
+@pytest.mark.parametrize("pseudonymise", [False, True], ids=["plain", "pseudonymised"])
 @pytest.mark.parametrize("stage", ["prod", "dev"])
-def test_every_permission_a_function_role_has_is_inside_the_boundary(stage: str) -> None:
-    """Each action on each resource the stack's role policies grant is allowed by the boundary too, so
-    the boundary takes nothing away from the functions."""
+def test_every_permission_a_function_role_has_is_inside_the_boundary(stage: str, pseudonymise: bool) -> None:
+    """Each action on each resource the stack's role policies grant (the key parameter's policy too,
+    when Pseudonymise is 1) is allowed by the boundary too, so the boundary takes nothing away from
+    the functions."""
     bootstrap = _bootstrap()
     boundary = template.resolve(bootstrap, bootstrap["Resources"]["PermissionsBoundary"], _github())
+    ctx = context(stage, **(_pseudonymised(stage) if pseudonymise else {}))
     granted = [
         (action, resource)
-        for where, doc in template.policies(sam(stage), context(stage))
-        if where.endswith("RolePolicy")
+        for where, doc in template.policies(sam(stage), ctx)
+        if where.endswith("RolePolicy") or where == "PseudonymiseKeyPolicy"
         for statement in _statements(doc)
         for action in _listed(statement["Action"])
         for resource in _listed(statement["Resource"])
     ]
     outside = [g for g in granted if decision(boundary["Properties"]["PolicyDocument"], *g) != "allow"]
-    assert (outside, len(granted)) == ([], 46)
+    assert (outside, len(granted)) == ([], 48 if pseudonymise else 47)
+
+
+def _pseudonymised(stage: str) -> dict[str, str]:
+    return {"Pseudonymise": "1", "PseudonymiseKeyParameter": f"/tgpipe/{stage}/pseudonymise-key"}
+
+
+@pytest.mark.lambda_package
+def test_pseudonymise_lets_only_the_etl_and_forget_roles_read_exactly_the_key_parameter() -> None:
+    """Pseudonymise=1 with PseudonymiseKeyParameter: one policy on the ETL and forget roles, GetParameter
+    on that parameter alone (decrypted through SSM, which the boundary allows); unset (the default):
+    no such policy; the boundary refuses another parameter even if a policy named it."""
+    tpl = sam("prod")
+    on = context("prod", **_pseudonymised("prod"))
+    policy = template.resolve(tpl, tpl["Resources"]["PseudonymiseKeyPolicy"], on)
+    assert policy == {
+        "Type": "AWS::IAM::Policy",
+        "Condition": "Pseudonymising",
+        "Properties": {
+            "PolicyName": "ReadPseudonymiseKey",
+            "Roles": ["tgpipe-prod-EtlDailyRole-0AB1C2", "tgpipe-prod-ForgetRole-0AB1C2"],
+            "PolicyDocument": {
+                "Version": "2012-10-17",
+                "Statement": [
+                    {
+                        "Sid": "ReadPseudonymiseKey",
+                        "Effect": "Allow",
+                        "Action": "ssm:GetParameter",
+                        "Resource": f"arn:aws:ssm:{REGION}:{ACCOUNT}:parameter/tgpipe/prod/pseudonymise-key",
+                    }
+                ],
+            },
+        },
+    }
+    assert [w for w, _ in template.policies(tpl, on)] == [
+        "ForgetRole/ForgetRolePolicy",
+        "EtlDailyRole/EtlDailyRolePolicy",
+        "ApiHandlerRole/ApiHandlerRolePolicy",
+        "LakeBucketPolicy",
+        "PseudonymiseKeyPolicy",
+    ]
+    assert [w for w, _ in template.policies(tpl, context("prod"))] == [
+        "ForgetRole/ForgetRolePolicy",
+        "EtlDailyRole/EtlDailyRolePolicy",
+        "ApiHandlerRole/ApiHandlerRolePolicy",
+        "LakeBucketPolicy",
+    ]
+    bootstrap = _bootstrap()
+    boundary = template.resolve(bootstrap, bootstrap["Resources"]["PermissionsBoundary"], _github())
+    doc = boundary["Properties"]["PolicyDocument"]
+    ssm = f"arn:aws:ssm:{REGION}:{ACCOUNT}:parameter"
+    kms = f"arn:aws:kms:{REGION}:{ACCOUNT}:key/1234"
+    assert [
+        decision(doc, "ssm:GetParameter", f"{ssm}/tgpipe/prod/pseudonymise-key"),
+        decision(doc, "ssm:GetParameter", f"{ssm}/tgpipe/prod/other-secret"),
+        decision(doc, "ssm:GetParameter", f"{ssm}/elsewhere/pseudonymise-key"),
+        decision(doc, "kms:Decrypt", kms, {"kms:ViaService": f"ssm.{REGION}.amazonaws.com"}),
+        decision(doc, "kms:Decrypt", kms),
+    ] == ["allow", "implicit deny", "implicit deny", "allow", "implicit deny"]
 
 
 def test_the_boundary_caps_a_role_that_grants_itself_everything() -> None:

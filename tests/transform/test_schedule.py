@@ -233,8 +233,8 @@ def test_the_etl_function_has_its_own_policy_memory_and_timeout(stage: str) -> N
 @pytest.mark.parametrize("stage", ["dev", "prod"])
 def test_the_etl_may_read_raw_days_and_replace_enriched_ones_only(stage: str) -> None:
     """Its S3 access, all of it: list both day prefixes and the opt-out markers, get raw days (not the
-    quarantine) and the privacy salt, put and delete enriched objects. Plus its own log group (other
-    services' statements are the deployment's)."""
+    quarantine) and the privacy salt, get the enriched messages days (text retention), put and delete
+    enriched objects. Plus its own log group (other services' statements are the deployment's)."""
     bucket = f"tgpipe-lake-{stage}"
     policy = json.loads((CHALICE_DIR / ".chalice" / f"policy-etl-{stage}.json").read_text())
     s3 = [st for st in policy["Statement"] if any(a.startswith("s3:") for a in _actions(st))]
@@ -262,6 +262,12 @@ def test_the_etl_may_read_raw_days_and_replace_enriched_ones_only(stage: str) ->
                 f"arn:aws:s3:::{bucket}/raw/context_date=*",
                 f"arn:aws:s3:::{bucket}/raw/_privacy/salt",
             ],
+        },
+        {
+            "Sid": "ReadEnrichedMessagesForTextRetention",
+            "Effect": "Allow",
+            "Action": "s3:GetObject",
+            "Resource": f"arn:aws:s3:::{bucket}/enriched/messages/context_date=*",
         },
         {
             "Sid": "ReplaceEnrichedPartitions",
