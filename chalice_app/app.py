@@ -129,5 +129,6 @@ def forget(event: dict[str, Any], context: Any) -> dict[str, Any]:
     etl.privacy.forget); returns counts per layer, never content. The next nightly marts run (`make
     athena`) rebuilds Athena's marts. Only this function imports pyarrow besides the ETL."""
     from etl.privacy.forget import forget_event
+    from etl.transform.job import rebuild_day
 
-    return forget_event(event)
+    return forget_event(event, rebuild_day=rebuild_day)

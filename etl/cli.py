@@ -486,6 +486,7 @@ def forget_command(user_id: int, chat_id: int | None, usernames: tuple[str, ...]
     from .config import EtlSettings, PrivacySettings
     from .privacy.forget import forget
     from .storage import open_storage
+    from .transform.job import rebuild_day
 
     settings, privacy = EtlSettings.from_env(), PrivacySettings.from_env()
     report = forget(
@@ -497,6 +498,7 @@ def forget_command(user_id: int, chat_id: int | None, usernames: tuple[str, ...]
         dry_run=dry_run,
         etl_settings=settings,
         privacy=privacy,
+        rebuild_day=rebuild_day,
     )
     for line in report.lines():
         click.echo(line)

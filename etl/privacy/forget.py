@@ -53,6 +53,9 @@ from .identity import lake_salt, person_hash
 from .records import write_record
 from .scrub import KEEP, REMOVE, Person, judge
 
+# Rebuilds one enriched day from the raw lake: (raw, enriched, settings, privacy, day) -> anything.
+RebuildDay = Callable[[Storage, Storage, EtlSettings, PrivacySettings, date], object]
+
 __all__ = ["ForgetEventError", "ForgetReport", "forget", "forget_event"]
 
 RAW_DAYS_PREFIX = "context_date="
@@ -187,8 +190,11 @@ def forget(
     privacy: PrivacySettings | None = None,
     workers: int = 16,
     now: Callable[[], datetime] = lambda: datetime.now(UTC),
+    rebuild_day: RebuildDay | None = None,
 ) -> ForgetReport:
-    """Erase ``user_id`` from ``raw`` and ``enriched`` (None: raw only); see the module docstring."""
+    """Erase ``user_id`` from ``raw`` and ``enriched`` (None: raw only); see the module docstring.
+    ``rebuild_day`` rebuilds one enriched day from the raw lake (the ETL's
+    :func:`etl.transform.job.rebuild_day`, given by the caller: the ETL stands above this package)."""
     privacy = privacy or PrivacySettings()
     report = ForgetReport(dry_run=dry_run)
     match = _Match(_token(user_id))
@@ -273,7 +279,7 @@ def forget(
             from .pseudonym import pseudonym
 
             enriched_id = pseudonym(privacy.pseudonymise_key.encode(), user_id)
-        _forget_enriched(raw, enriched, enriched_id, chat_id, report, settings, dry_run, privacy)
+        _forget_enriched(raw, enriched, enriched_id, chat_id, report, settings, dry_run, privacy, rebuild_day)
         if privacy.text_retention_days is not None and not dry_run:
             from .retention import null_text
 
@@ -322,10 +328,9 @@ def _forget_enriched(
     settings: EtlSettings,
     dry_run: bool,
     privacy: PrivacySettings,
+    rebuild_day: RebuildDay | None,
 ) -> None:
     import pyarrow.compute as pc
-
-    from ..transform.job import EtlJob
 
     written: set[str] = set()
     days_with_rows: set[str] = set()
@@ -343,9 +348,11 @@ def _forget_enriched(
     report.enriched_days_rebuilt, report.enriched_days_filtered = rebuild, filtered
     if dry_run:
         return
-    job = EtlJob(raw=raw, enriched=enriched, settings=settings, privacy=privacy)
+    if rebuild and rebuild_day is None:
+        raise TypeError("forget needs rebuild_day (etl.transform.job.rebuild_day) to rebuild enriched days")
     for day in rebuild:
-        job.run_day(date.fromisoformat(day))
+        assert rebuild_day is not None
+        rebuild_day(raw, enriched, settings, privacy, date.fromisoformat(day))
     for day in filtered:
         _filter_day(enriched, day, user_id, chat_id)
     for day in [*rebuild, *filtered]:
@@ -396,7 +403,9 @@ def _int_of(event: Mapping[str, Any], name: str, *, required: bool) -> int | Non
     return value
 
 
-def forget_event(event: Mapping[str, Any], env: Mapping[str, str] | None = None) -> dict[str, Any]:
+def forget_event(
+    event: Mapping[str, Any], env: Mapping[str, str] | None = None, *, rebuild_day: RebuildDay | None = None
+) -> dict[str, Any]:
     """The forget function's work: ``{"user_id": ..., "chat_id"?: ..., "dry_run"?: bool}`` -> the
     counts and lines of :class:`ForgetReport` (never content), the lake from TGPIPE_RAW_URI and
     TGPIPE_ENRICHED_URI; logged as one line of counts (no id: the record names the person)."""
@@ -416,6 +425,7 @@ def forget_event(event: Mapping[str, Any], env: Mapping[str, str] | None = None)
         dry_run=dry_run,
         etl_settings=settings,
         privacy=privacy,
+        rebuild_day=rebuild_day,
     )
     result = {
         "dry_run": dry_run,

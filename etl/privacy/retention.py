@@ -38,6 +38,8 @@ from ..config import PrivacySettings
 from ..lake import QUARANTINE_PREFIX, enriched_part_key, enriched_partition
 from ..storage import Storage
 
+MESSAGES_TABLE: Final = "messages"  # the enriched table holding the texts (etl.transform.schema.MESSAGES)
+
 __all__ = [
     "TEXT_COLUMNS",
     "TEXT_WINDOW_DAYS",
@@ -95,12 +97,15 @@ def null_text(enriched: Storage, day: str, *, delete_old_versions: bool = True) 
     import pyarrow.compute as pc
     import pyarrow.parquet as pq
 
-    from ..transform.schema import COMPRESSION, MESSAGES
-
-    key = enriched_part_key(MESSAGES.name, day)
-    if key not in set(enriched.list(enriched_partition(MESSAGES.name, day))):
+    key = enriched_part_key(MESSAGES_TABLE, day)
+    if key not in set(enriched.list(enriched_partition(MESSAGES_TABLE, day))):
         return False
-    table = pq.read_table(pa.BufferReader(enriched.get(key)), schema=MESSAGES.schema)
+    # The file is rewritten with its own schema and compression: the ETL declared them when it wrote it.
+    source = pq.ParquetFile(pa.BufferReader(enriched.get(key)))
+    table = source.read()
+    compression = (
+        source.metadata.row_group(0).column(0).compression.lower() if source.num_row_groups else None
+    )
     if not table.num_rows or all(pc.all(pc.is_null(table.column(c))).as_py() for c in TEXT_COLUMNS):
         return False
     for name in TEXT_COLUMNS:
@@ -108,7 +113,7 @@ def null_text(enriched: Storage, day: str, *, delete_old_versions: bool = True) 
         table = table.set_column(index, table.schema.field(index), pa.nulls(table.num_rows, pa.string()))
     with tempfile.TemporaryDirectory(prefix="tgpipe-retention-") as tmp:
         path = Path(tmp) / "part.parquet"
-        pq.write_table(table, os.fspath(path), compression=COMPRESSION)
+        pq.write_table(table, os.fspath(path), compression=compression)
         enriched.put_file(key, path)
     if delete_old_versions:
         for version in list(enriched.versions(key)):

@@ -368,3 +368,11 @@ class EtlJob:
             log_event(_log, logging.INFO, "etl_text_retention", **result["text_retention"])
         self.check(summary)
         return result
+
+
+def rebuild_day(
+    raw: Storage, enriched: Storage, settings: EtlSettings, privacy: PrivacySettings, day: date
+) -> DaySummary:
+    """One day's partitions rebuilt from the raw lake (what ``tgpipe forget`` runs for each day it
+    erased a person from: etl.privacy.forget takes it as ``rebuild_day``)."""
+    return EtlJob(raw=raw, enriched=enriched, settings=settings, privacy=privacy).run_day(day)

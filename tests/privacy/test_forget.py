@@ -16,6 +16,7 @@ from etl.lake import ERASURES_PREFIX, SALT_KEY
 from etl.privacy.forget import ForgetReport, forget
 from etl.privacy.identity import person_hash
 from etl.storage import LocalStorage, S3Storage, Storage
+from etl.transform.job import rebuild_day
 from tests.privacy.conversation import (
     ANA,
     ANA_ID,
@@ -56,7 +57,13 @@ def enriched_rows(store: Storage) -> dict[str, list[dict[str, Any]]]:
 
 def run(lake: Lake, **options: Any) -> ForgetReport:
     return forget(
-        lake.raw, lake.enriched, ANA_ID, etl_settings=lake.settings, now=lambda: DATETIME, **options
+        lake.raw,
+        lake.enriched,
+        ANA_ID,
+        etl_settings=lake.settings,
+        now=lambda: DATETIME,
+        rebuild_day=rebuild_day,
+        **options,
     )
 
 

@@ -19,7 +19,7 @@ from etl.config import ConfigError, EtlSettings, PrivacySettings
 from etl.privacy.forget import forget
 from etl.privacy.pseudonym import pseudonym
 from etl.storage import LocalStorage, Storage
-from etl.transform.job import EtlJob
+from etl.transform.job import EtlJob, rebuild_day
 from tests.helpers import DBT_PROJECT
 from tests.helpers.etl import NOW
 from tests.privacy.conversation import ANA_ID, BOB_ID, CARL_ID, DAY1, DAY2, deliver
@@ -92,7 +92,14 @@ def test_forget_finds_a_person_by_the_pseudonym_of_their_id(
 ) -> None:
     """The enriched layer has no real id; forget hashes the given one with the same key."""
     raw, _, pseudo = two_lakes
-    report = forget(raw, pseudo, ANA_ID, etl_settings=EtlSettings(timezone=ZoneInfo("UTC")), privacy=PSEUDO)
+    report = forget(
+        raw,
+        pseudo,
+        ANA_ID,
+        etl_settings=EtlSettings(timezone=ZoneInfo("UTC")),
+        privacy=PSEUDO,
+        rebuild_day=rebuild_day,
+    )
     assert (report.enriched_rows, report.enriched_days_rebuilt) == (7, ["2026-10-05", "2026-10-06"])
     ana = pseudonym(KEY.encode(), ANA_ID)
     values = [v for rows in _tables(pseudo).values() for row in rows for v in row.values()]
