@@ -89,3 +89,19 @@ def days_between(start_date: str, end_date: str) -> str:
 
 def add_days(date_expression: str, days: int) -> str:
     return f"date_add('day', {int(days)}, {date_expression})"
+
+
+def first_receipt(relation: str, keys: list[str]) -> str:
+    partition = ", ".join(f"{relation}.{key}" for key in keys)
+    return (
+        "select *\n    from (\n        select\n"  # noqa: S608 - SQL for the linter, no data
+        f"            {relation}.*,\n"
+        "            row_number() over (\n"
+        f"                partition by {partition}\n"
+        "                order by\n"
+        f"                    {relation}.context_date asc,\n"
+        f"                    {relation}.context_timestamp asc\n"
+        "            ) as receipt_rank\n"
+        f"        from {relation}\n"
+        "    ) as ranked\n    where receipt_rank = 1"
+    )

@@ -20,22 +20,9 @@ chat_settings as (
 
 -- Telegram redelivers an update it saw no 2xx for; across local midnight the
 -- copy lands in the next day's partition. Keep the first receipt.
-ranked as (
-
-    select
-        source.*,
-        row_number() over (
-            partition by source.update_id
-            order by source.context_date asc, source.context_timestamp asc
-        ) as receipt_rank
-    from source
-
-),
-
 deduplicated as (
 
-    select * from ranked
-    where receipt_rank = 1
+    {{ tgpipe.first_receipt('source', ['update_id']) }}
 
 ),
 

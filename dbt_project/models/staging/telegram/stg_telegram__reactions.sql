@@ -21,22 +21,9 @@ chat_settings as (
 ),
 
 -- A redelivered update can land in two days' partitions: keep the first one.
-ranked as (
-
-    select
-        source.*,
-        row_number() over (
-            partition by source.update_id, source.change_index
-            order by source.context_date asc, source.context_timestamp asc
-        ) as receipt_rank
-    from source
-
-),
-
 deduplicated as (
 
-    select * from ranked
-    where receipt_rank = 1
+    {{ tgpipe.first_receipt('source', ['update_id', 'change_index']) }}
 
 ),
 
