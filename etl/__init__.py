@@ -13,15 +13,49 @@ beside what every stage shares: ``config`` (every setting), ``errors``, ``lake``
 
 This package is imported by the webhook Lambda, so importing it stays cheap: nothing here imports
 pyarrow or boto3 (the ETL and S3 modules import them when they are used).
+
+Importing ``etl`` itself loads nothing: every name below is imported from its module when first used
+(PEP 562), so a command pays only for what it runs and a short ETL day does not wait on the webhook's
+modules, or the webhook on the ETL's.
 """
 
-from .config import ConfigError, EtlSettings, IngestSettings, WebhookSettings
-from .errors import TgpipeError
-from .ingest.router import IngestResult, Router
-from .ingest.webhook import SECRET_HEADER, Webhook
-from .lake import quarantine_key, raw_key
-from .storage import LocalStorage, ObjectNotFound, S3Storage, Storage, StorageError, open_storage
-from .telegram.update import MalformedUpdate, Update, parse_update
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from .config import ConfigError, EtlSettings, IngestSettings, WebhookSettings
+    from .errors import TgpipeError
+    from .ingest.router import IngestResult, Router
+    from .ingest.webhook import SECRET_HEADER, Webhook
+    from .lake import quarantine_key, raw_key
+    from .storage import LocalStorage, ObjectNotFound, S3Storage, Storage, StorageError, open_storage
+    from .telegram.update import MalformedUpdate, Update, parse_update
+
+# Public name -> the module that defines it.
+_PUBLIC: dict[str, str] = {
+    "ConfigError": ".config",
+    "EtlSettings": ".config",
+    "IngestSettings": ".config",
+    "WebhookSettings": ".config",
+    "TgpipeError": ".errors",
+    "IngestResult": ".ingest.router",
+    "Router": ".ingest.router",
+    "SECRET_HEADER": ".ingest.webhook",
+    "Webhook": ".ingest.webhook",
+    "quarantine_key": ".lake",
+    "raw_key": ".lake",
+    "LocalStorage": ".storage",
+    "ObjectNotFound": ".storage",
+    "S3Storage": ".storage",
+    "Storage": ".storage",
+    "StorageError": ".storage",
+    "open_storage": ".storage",
+    "MalformedUpdate": ".telegram.update",
+    "Update": ".telegram.update",
+    "parse_update": ".telegram.update",
+}
 
 __all__ = [
     "SECRET_HEADER",
@@ -45,3 +79,16 @@ __all__ = [
     "quarantine_key",
     "raw_key",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    module = _PUBLIC.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(module, __name__), name)
+    globals()[name] = value  # the next lookup is a plain attribute
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *_PUBLIC})

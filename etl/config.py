@@ -17,6 +17,7 @@ from .errors import TgpipeError
 from .telegram.update import INT64_MAX, INT64_MIN
 
 __all__ = [
+    "DEFAULT_API_URL",
     "DEFAULT_DUCKDB_PATH",
     "DEFAULT_ENRICHED_URI",
     "DEFAULT_FETCH_WORKERS",
@@ -43,6 +44,7 @@ DEFAULT_TIMEZONE = "UTC"
 DEFAULT_DUCKDB_PATH = "lake/tgpipe.duckdb"
 # Concurrent GETs while reading a day: an S3 GET waits ~10-50 ms, so 64 in flight keep one Lambda busy.
 DEFAULT_FETCH_WORKERS = 64
+DEFAULT_API_URL = "https://api.telegram.org"  # the Bot API, unless TELEGRAM_API_URL says otherwise
 MAX_FETCH_WORKERS = 256
 
 # What Telegram accepts as setWebhook's secret_token.
@@ -219,7 +221,7 @@ class BotSettings:
     """The bot's token (a secret: never in a repr or a message) and the Bot API's address."""
 
     token: str = field(repr=False)
-    api_url: str | None = None  # None: Telegram's own (etl.telegram.botapi.DEFAULT_API_URL)
+    api_url: str | None = None  # None: Telegram's own (DEFAULT_API_URL)
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None, *, api_url: str | None = None) -> BotSettings:

@@ -21,7 +21,6 @@ the day it arrived, never in a day the ETL has already processed.
 
 from __future__ import annotations
 
-import hashlib
 from datetime import date, timedelta
 from typing import Final
 
@@ -63,6 +62,8 @@ def raw_key(update_id: int, day: date) -> str:
 
 def quarantine_key(body: bytes, day: date) -> str:
     """Where an unreadable delivery is kept; named by its hash, so a retry overwrites itself."""
+    import hashlib  # rare (a bad delivery): the ETL, which imports this module, never pays for it
+
     return f"{QUARANTINE_PREFIX}{day.isoformat()}/{hashlib.sha256(body).hexdigest()}.bin"
 
 

@@ -16,7 +16,6 @@ import pyarrow as pa
 from ..config import PrivacySettings
 from ..lake import OPTOUT_PREFIX
 from ..storage import Storage
-from .identity import Hasher
 from .optout import opted_out
 
 __all__ = ["MEMBER_COLUMNS", "Exclusion", "exclusion_of"]
@@ -66,5 +65,7 @@ def exclusion_of(raw: Storage, settings: PrivacySettings) -> Exclusion | None:
     hashes = opted_out(raw.list(OPTOUT_PREFIX))
     if not hashes:
         return None
+    from .identity import Hasher  # hashing (hmac, secrets): only a day with someone opted out needs it
+
     hasher = Hasher.for_lake(raw, settings)
     return Exclusion(lambda user_id: hasher(user_id) in hashes)

@@ -19,12 +19,14 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Iterable
-from typing import Final
+from typing import TYPE_CHECKING, Final
 
 from ..lake import OPTOUT_PREFIX, optout_key
 from ..storage import Storage
 from ..telegram.update import Update
-from .identity import Hasher
+
+if TYPE_CHECKING:
+    from .identity import Hasher
 
 __all__ = ["CACHE_SECONDS", "COMMANDS", "OptOutList", "opted_out", "optout_command"]
 

@@ -17,6 +17,7 @@ import urllib.request
 from collections.abc import Callable, Mapping
 from typing import Any
 
+from ..config import DEFAULT_API_URL
 from ..errors import TgpipeError
 
 __all__ = [
@@ -31,7 +32,6 @@ __all__ = [
     "split_updates",
 ]
 
-DEFAULT_API_URL = "https://api.telegram.org"
 # What the pipeline asks Telegram to deliver (setWebhook and getUpdates).
 ALLOWED_UPDATES = (
     "message",

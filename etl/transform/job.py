@@ -36,7 +36,6 @@ from typing import TYPE_CHECKING, Any
 
 import orjson
 import pyarrow as pa
-import pyarrow.parquet as pq
 
 from ..config import EtlSettings, PrivacySettings
 from ..errors import TgpipeError
@@ -46,7 +45,7 @@ from ..storage import Storage, open_storage
 from .chunks import CHUNK_OBJECTS, Chunk, batched, enrich_chunk
 from .parallel import available_cpus, map_ordered
 from .schedule import day_before
-from .schema import COMPRESSION, MESSAGES, ROW_GROUP_ROWS, TABLES, Table
+from .schema import MESSAGES, ROW_GROUP_ROWS, TABLES, Table, open_writer
 
 if TYPE_CHECKING:
     from ..privacy.exclude import Exclusion
@@ -136,7 +135,7 @@ class _TableFile:
     rows: int = 0
     pending: list[pa.RecordBatch] = field(default_factory=list)
     pending_rows: int = 0
-    writer: pq.ParquetWriter | None = None
+    writer: Any = None  # a pyarrow Parquet writer (schema.open_writer)
 
     def add(self, batch: pa.RecordBatch) -> None:
         if batch.num_rows:
@@ -150,7 +149,7 @@ class _TableFile:
         if not self.pending:
             return
         if self.writer is None:
-            self.writer = pq.ParquetWriter(os.fspath(self.path), self.table.schema, compression=COMPRESSION)
+            self.writer = open_writer(self.table, os.fspath(self.path))
         data = pa.Table.from_batches(self.pending, schema=self.table.schema)
         self.writer.write_table(data, row_group_size=data.num_rows)
         self.rows += self.pending_rows
@@ -160,7 +159,7 @@ class _TableFile:
         """Close the file; ``create`` writes one with no row when nothing was written (the table then
         has a partition of the day, as every table of a day with rows does)."""
         if self.writer is None and create:
-            self.writer = pq.ParquetWriter(os.fspath(self.path), self.table.schema, compression=COMPRESSION)
+            self.writer = open_writer(self.table, os.fspath(self.path))
         if self.writer is not None:
             self.writer.close()
 

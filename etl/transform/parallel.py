@@ -11,13 +11,14 @@ consumer; a worker that dies is reported with its exit code; closing the iterato
 from __future__ import annotations
 
 import gc
-import multiprocessing
 import os
 import signal
 import sys
 from collections.abc import Callable, Iterator, Sequence
-from multiprocessing.connection import Connection
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
+
+if TYPE_CHECKING:
+    from multiprocessing.connection import Connection
 
 __all__ = ["available_cpus", "map_ordered"]
 
@@ -34,6 +35,8 @@ def available_cpus() -> int:
 
 def map_ordered(fn: Callable[[T], R], items: Sequence[T], processes: int) -> Iterator[R]:
     """``fn(item)`` for every item, in order, computed by ``processes`` forked workers."""
+    import multiprocessing  # only a day large enough for workers pays for importing it
+
     processes = max(1, min(processes, len(items)))
     context = multiprocessing.get_context("fork")
     # A forked child flushes the stdio buffers it inherited when it exits: empty them first, or

@@ -268,6 +268,57 @@ def test_the_command_line_does_not_import_pyarrow_until_the_etl_runs() -> None:
     assert result.stdout == "[]\n"
 
 
+# What a short day's run never needs, and what importing it would cost before a row is read: the
+# HTTP client of the Bot API, pyarrow.parquet's file systems (S3, GCS, TLS), worker processes, strptime,
+# the opt-out's hashing (no one opted out), the modules of erasure and retention.
+NOT_FOR_A_SHORT_DAY = (
+    "etl.telegram.botapi",
+    "http.client",
+    "pyarrow.parquet",
+    "pyarrow.fs",
+    "ssl",
+    "multiprocessing",
+    "_strptime",
+    "etl.privacy.identity",
+    "etl.privacy.forget",
+    "etl.privacy.retention",
+)
+
+
+def test_a_short_day_s_run_imports_only_what_it_uses(tmp_path: Path) -> None:
+    """The fixed cost of `tgpipe etl` is mostly imports: a day of a few updates loads none of
+    NOT_FOR_A_SHORT_DAY, and writes its tables all the same."""
+    folder = tmp_path / "raw" / f"context_date={DAY}"
+    folder.mkdir(parents=True)
+    for generated in busy_day(50, date.fromisoformat(DAY)):
+        (folder / f"{generated['update_id']}.json").write_bytes(json.dumps(generated).encode())
+    probe = (
+        "import sys\n"
+        "from etl.cli import main\n"
+        f"sys.argv = ['tgpipe', 'etl', '--date', '{DAY}']\n"
+        "try:\n    main()\n"
+        "finally:\n"
+        f"    print(sorted(m for m in {NOT_FOR_A_SHORT_DAY!r} if m in sys.modules), file=sys.stderr)\n"
+    )
+    env = {**os.environ, "TGPIPE_LOG_LEVEL": "ERROR"}
+    env.update(TGPIPE_RAW_URI=str(tmp_path / "raw"), TGPIPE_ENRICHED_URI=str(tmp_path / "enriched"))
+    result = subprocess.run([sys.executable, "-c", probe], env=env, capture_output=True, text=True)
+    assert (result.returncode, result.stderr) == (0, "[]\n")
+    assert json.loads(result.stdout)["objects"] == 50
+    assert (tmp_path / "enriched" / "messages" / f"context_date={DAY}" / "part-00000.parquet").is_file()
+
+
+def test_importing_the_package_loads_none_of_its_modules() -> None:
+    """`import etl` is free (its public names load on first use), and every public name resolves."""
+    probe = (
+        "import sys, etl\n"
+        "print(sorted(m for m in sys.modules if m.startswith('etl.')))\n"
+        "print(all(getattr(etl, name) is not None for name in etl.__all__), sorted(dir(etl)) == dir(etl))\n"
+    )
+    result = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
+    assert result.stdout == "[]\nTrue True\n"
+
+
 def _big_day(raw: Path, n: int) -> None:
     folder = raw / f"context_date={DAY}"
     folder.mkdir(parents=True)
