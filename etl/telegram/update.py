@@ -66,8 +66,12 @@ class Update:
     migrate_to_chat_id: int | None = None
     migrate_from_chat_id: int | None = None
     payload: Any = field(default=None, compare=False, repr=False)  # the kind's object
-    # Who sent it: the kind's ``from.id`` (``user.id`` for message_reaction and poll_answer), if any.
-    sender_id: int | None = None
+
+    @property
+    def sender_id(self) -> int | None:
+        """Who sent it: the kind's ``from.id`` (``user.id`` for message_reaction and poll_answer), if
+        any. Read when asked (the webhook's opt-out asks; the ETL, reading a day, does not)."""
+        return _sender_of(self.kind, self.payload)
 
     @property
     def message(self) -> dict[str, Any] | None:
@@ -161,7 +165,7 @@ def read_update(data: Any) -> Update:
             migrate_to = payload["migrate_to_chat_id"]
         if "migrate_from_chat_id" in payload and _is_int64(payload["migrate_from_chat_id"]):
             migrate_from = payload["migrate_from_chat_id"]
-    return Update(update_id, kind, chat_id, migrate_to, migrate_from, payload, _sender_of(kind, payload))
+    return Update(update_id, kind, chat_id, migrate_to, migrate_from, payload)
 
 
 def _sender_of(kind: str, payload: Any) -> int | None:

@@ -56,7 +56,9 @@ __all__ = ["TEMP_PREFIX", "BadObjects", "DaySummary", "EtlJob", "clear_leftovers
 # A run's Parquet is written in a folder of its own under the temporary directory, named so: removed
 # on every exit path Python sees, and by the next run when a killed one left it behind.
 TEMP_PREFIX = "tgpipe-etl-"
-LEFTOVER_AGE = 3600.0  # seconds: older than any run, so never the folder of one still going
+LEFTOVER_AGE = 3600.0
+PARALLEL_FROM = 2000  # objects: see EtlJob.parallel_from
+MIN_CHUNK_OBJECTS = 512  # a smaller chunk costs more in pipe round trips than it gains in balance  # seconds: older than any run, so never the folder of one still going
 
 _log = get_logger("etl")
 
@@ -203,6 +205,9 @@ class EtlJob:
     # per request (signing, parsing responses), are CPU-bound; the waiting is done by threads.
     processes: int | None = None
     chunk_objects: int = CHUNK_OBJECTS
+    # Worker processes from this many objects on: below it, starting them costs more than they save
+    # (measured with bench/etl_bench.py: on 2 CPUs a day of 2,000 updates takes about as long either way).
+    parallel_from: int = PARALLEL_FROM
     row_group_rows: int = ROW_GROUP_ROWS
     # Members who sent /optout are left out of every table (etl.privacy.exclude).
     privacy: PrivacySettings = field(default_factory=PrivacySettings)
@@ -268,10 +273,12 @@ class EtlJob:
         """The day's objects, read and enriched a chunk at a time, in key order: in worker processes
         when the day is large and the machine has CPUs to spare, else in this one."""
         processed_at = pa.scalar(self.now(), MESSAGES.schema.field("context_timestamp").type)
-        size = self.chunk_objects
         processes = available_cpus() if self.processes is None else self.processes
         raw = self.raw
-        if processes > 1 and len(keys) > size:
+        if processes > 1 and len(keys) >= self.parallel_from:
+            # A few chunks per worker, so that they finish together (a day of 5,000 in chunks of 4,096
+            # would leave one worker idle), none larger than chunk_objects.
+            size = min(self.chunk_objects, max(MIN_CHUNK_OBJECTS, -(-len(keys) // (4 * processes))))
             threads = -(-self.settings.fetch_workers // processes)  # the concurrency is shared
             store: list[Storage] = []  # each worker's own store, made on its first chunk
 
@@ -283,7 +290,7 @@ class EtlJob:
             chunks = [keys[i : i + size] for i in range(0, len(keys), size)]
             return map_ordered(read_and_enrich, chunks, processes)
         objects = raw.get_many(keys, workers=self.settings.fetch_workers)
-        return (enrich_chunk(pairs, processed_at) for pairs in batched(objects, size))
+        return (enrich_chunk(pairs, processed_at) for pairs in batched(objects, self.chunk_objects))
 
     def _write(
         self,

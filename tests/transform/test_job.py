@@ -359,7 +359,9 @@ def test_worker_processes_give_the_same_result_as_one_process(tmp_path: Path, ra
     runs = {}
     for processes in (1, 3):
         out = LocalStorage(tmp_path / f"enriched-{processes}")
-        result = make_job(raw, out, chunk_objects=4, row_group_rows=8, processes=processes).run_day(D)
+        result = make_job(
+            raw, out, chunk_objects=4, row_group_rows=8, processes=processes, parallel_from=1
+        ).run_day(D)
         runs[processes] = ({**result.as_dict(), "output": None}, read_rows(out.root / PART))
     assert runs[3] == runs[1]
     assert runs[1][0] == {
@@ -519,7 +521,7 @@ def test_worker_processes_read_s3_with_clients_of_their_own(s3_bucket: str) -> N
     results = []
     for processes in (1, 2):
         enriched = S3Storage(s3_bucket, f"enriched-{processes}")
-        result = make_job(raw, enriched, chunk_objects=3, processes=processes).run_day(D)
+        result = make_job(raw, enriched, chunk_objects=3, processes=processes, parallel_from=1).run_day(D)
         results.append(({**result.as_dict(), "output": None}, _s3_read_rows(enriched, PART)))
     assert results[1] == results[0]
     assert results[0][0] == {**summary(objects=11, rows=11), "output": None}
