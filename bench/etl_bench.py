@@ -121,15 +121,33 @@ def timed(cmd: list[str], env: dict[str, str]) -> tuple[float, int, int]:
     return wall, int(err.strip().splitlines()[-1]), peak_tree
 
 
-def local_figures(n: int, rounds: int, work: Path) -> None:
-    raw = work / "raw"
+def _bytecode() -> None:
+    """Compile the package's bytecode, as pip does when it installs it: with PYTHONDONTWRITEBYTECODE
+    (set on some machines) an editable checkout would otherwise compile every module on every run,
+    a cost no installed tgpipe pays."""
+    subprocess.run([sys.executable, "-m", "compileall", "-q", str(ROOT / "etl")], check=True)
+
+
+def _rounds(n: int, asked: int | None) -> int:
+    """Side-by-side rounds for a day of n updates: many for short runs, where noise is largest."""
+    if asked is not None:
+        return asked
+    return max(1, min(15, 300_000 // n))
+
+
+def local_figures(n: int, rounds: int, work: Path) -> float:
+    """One size, side by side; returns the median ratio course/ours."""
+    raw = work / f"raw-{n}"
+    started = time.perf_counter()
     raw_bytes = make_day(raw, n)
+    made = time.perf_counter() - started
     course = work / "course.py"
     course.write_text(COURSE)
+    enriched = work / f"enriched-{n}"
     env = {
         **os.environ,
         "TGPIPE_RAW_URI": str(raw),
-        "TGPIPE_ENRICHED_URI": str(work / "enriched"),
+        "TGPIPE_ENRICHED_URI": str(enriched),
         "TGPIPE_TIMEZONE": "UTC",
         "TGPIPE_LOG_LEVEL": "WARNING",
     }
@@ -146,44 +164,48 @@ def local_figures(n: int, rounds: int, work: Path) -> None:
         ratios.append(t_course / t_ours)
         rss, tree, course_rss = max(rss, m_ours), max(tree, m_tree), max(course_rss, m_course)
     parquet_bytes = sum(
-        (work / "enriched" / table / f"context_date={DAY}" / "part-00000.parquet").stat().st_size
+        (enriched / table / f"context_date={DAY}" / "part-00000.parquet").stat().st_size
         for table in ("messages", "reactions", "member_events", "message_entities")
     )
     t_ours, t_course = statistics.median(ours), statistics.median(theirs)
+    ratio = statistics.median(ratios)
+    target = "at least 1" if n <= 5000 else "at least 2.5"
     rounds_text = ", ".join(f"{r:.2f}" for r in ratios)
-    print(f"local, {n:,} updates in one day, {rounds} rounds side by side (medians):")
-    print(f"  tgpipe etl        {t_ours:6.2f} s  ({n / t_ours:,.0f} updates/s)")
-    print(f"  course algorithm  {t_course:6.2f} s  ({n / t_course:,.0f} updates/s)")
-    print(f"  speed ratio course/ours = {statistics.median(ratios):.2f} (rounds: {rounds_text}; target >= 2)")
     print(
-        f"  peak RSS: ours {rss / 1024:.0f} MiB largest process, {tree / 1024:.0f} MiB all processes; "
-        f"course {course_rss / 1024:.0f} MiB"
+        f"local, {n:,} updates in one day (made in {made:.0f} s), {rounds} round(s) side by side (medians):"
+    )
+    print(f"  tgpipe etl        {t_ours:7.3f} s  ({n / t_ours:,.0f} updates/s)")
+    print(f"  course algorithm  {t_course:7.3f} s  ({n / t_course:,.0f} updates/s)")
+    print(f"  speed ratio course/ours = {ratio:.2f} (rounds: {rounds_text}; target {target})")
+    print(
+        f"  peak RSS: ours {rss / 1024:.0f} MiB largest process, {tree / 1024:.0f} MiB all processes "
+        f"(target < 1024); course {course_rss / 1024:.0f} MiB"
     )
     print(
         f"  bytes per update: raw JSON {raw_bytes / n:.0f}, Parquet {parquet_bytes / n:.1f} "
         f"(Parquet/raw = {parquet_bytes / raw_bytes:.3f})"
     )
-
-
-def memory_figure(n: int, work: Path) -> None:
-    raw = work / "raw-memory"
-    started = time.perf_counter()
-    make_day(raw, n)
-    made = time.perf_counter() - started
-    env = {
-        **os.environ,
-        "TGPIPE_RAW_URI": str(raw),
-        "TGPIPE_ENRICHED_URI": str(work / "enriched-memory"),
-        "TGPIPE_TIMEZONE": "UTC",
-        "TGPIPE_LOG_LEVEL": "WARNING",
-    }
-    wall, rss, tree = timed([str(BIN / "tgpipe"), "etl", "--date", DAY], env)
-    print(f"memory, {n:,} updates in one day (files made in {made:.0f} s):")
-    print(
-        f"  tgpipe etl {wall:.1f} s, peak RSS {rss / 1024:.0f} MiB largest process, "
-        f"{tree / 1024:.0f} MiB all processes (target < 1024)"
-    )
     shutil.rmtree(raw)
+    shutil.rmtree(enriched, ignore_errors=True)
+    return ratio
+
+
+def etl_cpu_per_update(work: Path, n: int = 20_000) -> float:
+    """The ETL's own CPU per update (ms): one process reading a local day of n updates, writing its
+    tables (what the function spends per object besides its S3 client)."""
+    from etl.storage import LocalStorage
+    from etl.transform.job import EtlJob
+
+    raw = work / "raw-cpu"
+    make_day(raw, n)
+    job = EtlJob(LocalStorage(raw), LocalStorage(work / "enriched-cpu"), processes=1)
+    before = _cpu_seconds()
+    summary = job.run_day(date.fromisoformat(DAY))
+    spent = _cpu_seconds() - before
+    assert summary.objects == n, summary
+    shutil.rmtree(raw)
+    print(f"ETL CPU per update, one process, {n:,} local updates: {spent * 1000 / n:.3f} ms")
+    return spent * 1000 / n
 
 
 class LatencyStore(Storage):
@@ -368,14 +390,39 @@ def http_figure(n: int, latency: float, workers: int) -> None:
         shutil.rmtree(root, ignore_errors=True)
 
 
+# The ETL function (chalice_app/.chalice/config.json): 2,048 MB, 900 s. Lambda gives a function one vCPU
+# per 1,769 MB of memory.
+FUNCTION_MB = 2048
+FUNCTION_SECONDS = 900
+FAN_OUT_ABOVE = 600.0  # seconds: a projected day longer than this needs the day split among invocations
+LIST_PAGE = 1000  # keys per ListObjectsV2 page
+
+
+def projection(
+    n: int, *, etl_cpu_ms: float, client_cpu_ms: float, list_page_ms: float, latency: float, workers: int
+) -> float:
+    """Projected wall time (s) of a day of n objects in the ETL function: listing is sequential (one page
+    of LIST_PAGE keys after the other, each its latency and client CPU), then fetching and enriching
+    overlap, limited by whichever is slower: CPU (the client's per GET plus the ETL's per update, on the
+    function's vCPUs) or the network (n GETs, ``workers`` at a time, each its latency)."""
+    vcpus = FUNCTION_MB / 1769
+    listing = (n / LIST_PAGE) * (latency + list_page_ms / 1000)
+    cpu = n * (etl_cpu_ms + client_cpu_ms) / 1000 / vcpus
+    network = n * latency / workers
+    return listing + max(cpu, network)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    parser.add_argument("--n", type=int, default=100_000, help="updates in the local day (default 100,000)")
-    parser.add_argument("--rounds", type=int, default=3, help="side-by-side rounds (default 3)")
     parser.add_argument(
-        "--memory-n", type=int, default=0, help="also measure peak RSS on this many updates (e.g. 1000000)"
+        "--sizes",
+        default="500,5000,100000,1000000",
+        help="updates per local day, compared side by side (default 500,5000,100000,1000000)",
+    )
+    parser.add_argument(
+        "--rounds", type=int, default=None, help="side-by-side rounds per size (default: 15 down to 1)"
     )
     parser.add_argument(
         "--s3-n", type=int, default=2000, help="objects in the S3 comparison (default 2,000; 0 skips it)"
@@ -388,14 +435,42 @@ def main() -> None:
     )
     args = parser.parse_args()
     os.environ["TGPIPE_LOG_LEVEL"] = "WARNING"  # the in-process S3 runs: figures only
+    sizes = [int(size) for size in args.sizes.split(",") if size]
     work = Path(tempfile.mkdtemp(prefix="tgpipe-etl-bench-"))
     try:
         print(f"machine: {os.cpu_count()} CPUs, Python {sys.version.split()[0]}")
-        local_figures(args.n, args.rounds, work)
-        if args.memory_n:
-            memory_figure(args.memory_n, work)
+        _bytecode()
+        ratios = {n: local_figures(n, _rounds(n, args.rounds), work) for n in sizes}
+        line = "etl: " + " ".join(f"{n} x{ratio:.2f}" for n, ratio in ratios.items())
         if args.s3_n:
-            s3_figures(args.s3_n, args.latency_ms, args.workers)
+            etl_cpu_ms = etl_cpu_per_update(work)
+            s3 = s3_figures(args.s3_n, args.latency_ms, args.workers)
+            seconds = projection(
+                1_000_000,
+                etl_cpu_ms=etl_cpu_ms,
+                client_cpu_ms=s3.client_cpu_ms,
+                list_page_ms=s3.list_page_cpu_ms,
+                latency=args.latency_ms / 1000,
+                workers=args.workers,
+            )
+            verdict = (
+                "a split among invocations is needed"
+                if seconds > FAN_OUT_ABOVE
+                else f"under {FAN_OUT_ABOVE:.0f} s: one invocation suffices"
+            )
+            print(
+                f"1,000,000-object day in the ETL function ({FUNCTION_MB} MB: {FUNCTION_MB / 1769:.2f} vCPU, "
+                f"{FUNCTION_SECONDS} s), projected from the figures above: {seconds:.0f} s (ETL CPU "
+                f"{etl_cpu_ms:.3f} ms/update, client CPU {s3.client_cpu_ms:.3f} ms/GET, "
+                f"{s3.list_page_cpu_ms:.1f} ms CPU per page of {LIST_PAGE} keys, {args.latency_ms:g} ms per "
+                f"request, {args.workers} GETs at a time): {verdict}"
+            )
+            line += (
+                f" | s3 {s3.client_cpu_ms:.2f} ms/object, {s3.ratio:.0f}x sequential"
+                f" at {args.latency_ms:g} ms"
+                f" | 1M-day projection {seconds:.0f} s"
+            )
+        print(line)
     finally:
         shutil.rmtree(work, ignore_errors=True)
 
