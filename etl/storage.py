@@ -263,24 +263,46 @@ class LocalStorage(Storage):
 
     def get_many(self, keys: Iterable[str], *, workers: int = 1) -> Iterator[tuple[str, bytes]]:
         """Read objects one after the other with bare syscalls, whatever ``workers`` says: a local
-        read costs microseconds, less than handing it to a thread would."""
+        read costs microseconds, less than handing it to a thread would. Each file is opened relative
+        to its folder's descriptor (held while the keys stay in that folder, as a day's do), so the
+        kernel resolves one name per object instead of the whole path."""
+        if os.open not in os.supports_dir_fd:  # pragma: no cover - every POSIX system has it
+            yield from self._get_each(keys)
+            return
         root = str(self.root) + os.sep
-        for key in keys:
-            path = root + (_check_key(key) if os.sep == "/" else _check_key(key).replace("/", os.sep))
-            try:
-                fd = os.open(path, _READ_FLAGS)
+        folder: str | None = None
+        folder_fd = -1
+        try:
+            for key in keys:
+                head, _, name = _check_key(key).rpartition("/")
                 try:
-                    data = _read_all(fd)
-                finally:
-                    os.close(fd)
-            except FileNotFoundError:
-                raise ObjectNotFound(f"no object {key} under {self.root}") from None
-            except OSError as exc:
-                raise StorageError(f"cannot read {key} under {self.root}: {exc.strerror or exc}") from exc
-            yield key, data
+                    if head != folder:
+                        if folder_fd >= 0:
+                            os.close(folder_fd)
+                            folder_fd = -1
+                        folder_fd = os.open(root + head, _FOLDER_FLAGS)
+                        folder = head
+                    fd = os.open(name, _READ_FLAGS, dir_fd=folder_fd)
+                    try:
+                        data = _read_all(fd)
+                    finally:
+                        os.close(fd)
+                except FileNotFoundError:
+                    raise ObjectNotFound(f"no object {key} under {self.root}") from None
+                except OSError as exc:
+                    raise StorageError(f"cannot read {key} under {self.root}: {exc.strerror or exc}") from exc
+                yield key, data
+        finally:
+            if folder_fd >= 0:
+                os.close(folder_fd)
+
+    def _get_each(self, keys: Iterable[str]) -> Iterator[tuple[str, bytes]]:  # pragma: no cover
+        for key in keys:
+            yield key, self.get(key)
 
 
 _READ_FLAGS = os.O_RDONLY | getattr(os, "O_CLOEXEC", 0)
+_FOLDER_FLAGS = _READ_FLAGS | getattr(os, "O_DIRECTORY", 0)
 _FIRST_READ = 1 << 16  # a Telegram update is a few KB: one read gets it whole
 
 

@@ -37,6 +37,20 @@ def test_get_many_of_a_missing_key_raises_object_not_found(storage: Storage, wor
         next(results)
 
 
+@pytest.mark.parametrize("workers", [1, 8], ids=["sequential", "8-workers"])
+def test_get_many_reads_keys_of_several_folders_in_any_order(storage: Storage, workers: int) -> None:
+    """Keys that go back and forth between folders, nested folders and the store's root all read back
+    exactly; a key in a folder that does not exist is ObjectNotFound, naming it."""
+    keys = ["top.json", "a/1.json", "b/c/2.json", "a/3.json", "top2.json", "b/c/4.json", "a/1.json"]
+    for key in dict.fromkeys(keys):
+        storage.put(key, key.encode() * 3)
+    assert list(storage.get_many(keys, workers=workers)) == [(key, key.encode() * 3) for key in keys]
+    results = storage.get_many(["a/1.json", "nowhere/5.json"], workers=workers)
+    assert next(results) == ("a/1.json", b"a/1.json" * 3)
+    with pytest.raises(ObjectNotFound, match=r"^no object .*nowhere/5\.json"):
+        next(results)
+
+
 def test_local_get_many_refuses_keys_that_escape_the_store(tmp_path: Path) -> None:
     """The bulk read path validates keys like get does."""
     with pytest.raises(ValueError, match="invalid storage key"):
