@@ -69,6 +69,29 @@
 {% endmacro %}
 
 
+{% macro kept_state(advancing) -%}
+    {#- int_incremental_state: `union all` the rows the last build left for the tables that do
+        not advance (read while the table is rebuilt); nothing on a first build. -#}
+    {%- if not execute or advancing | length == 4 -%}
+        {{- return('') -}}
+    {%- endif -%}
+    {%- set previous = load_relation(tgpipe.incremental_state()) -%}
+    {%- if previous is not none %}
+    union all
+    select
+        enriched_table,
+        context_date,
+        files,
+        file_bytes,
+        modified_at,
+        local_date,
+        settings_fingerprint
+    from {{ previous }}
+    where not ({{ tgpipe.within('enriched_table', advancing) }})
+    {%- endif -%}
+{%- endmacro %}
+
+
 {% macro incremental_settings() %}
     {#- A fingerprint of what gives every row its meaning: the zone, top_terms' vars, the seeds and
         the SQL of the incremental models (their files' checksums). -#}
@@ -89,6 +112,33 @@
         {%- endif -%}
     {%- endfor -%}
     {{- return(local_md5(parts | join('|'))) -}}
+{% endmacro %}
+
+
+{% macro advancing_tables() %}
+    {#- The enriched tables whose incremental models (their staging model and every incremental
+        model reading it) all run in this invocation: int_incremental_state records their new
+        listing; any other table keeps what it recorded, so a build of a selection (dbt build
+        --select ...) leaves the days it did not rebuild to the next complete build. -#}
+    {%- if not execute -%}
+        {{- return([]) -}}
+    {%- endif -%}
+    {%- set selected = selected_resources | default([]) -%}
+    {%- set tables = [] -%}
+    {%- for name in ['messages', 'reactions', 'member_events', 'message_entities'] -%}
+        {%- set staging = 'model.tgpipe.stg_telegram__' ~ name -%}
+        {%- set consumers = [staging] -%}
+        {%- for node in graph.nodes.values() -%}
+            {%- if node.resource_type == 'model' and node.config.materialized == 'incremental'
+                and staging in node.depends_on.nodes -%}
+                {%- do consumers.append(node.unique_id) -%}
+            {%- endif -%}
+        {%- endfor -%}
+        {%- if consumers | reject('in', selected) | list | length == 0 -%}
+            {%- do tables.append(name) -%}
+        {%- endif -%}
+    {%- endfor -%}
+    {{- return(tables) -}}
 {% endmacro %}
 
 
@@ -211,13 +261,7 @@
     {%- if not tgpipe.nightly() -%}
         {{- return('') -}}
     {%- endif -%}
-    {%- if values is none -%}
-        {%- set condition = none -%}
-    {%- elif values is string -%}
-        {%- set condition = partition_column ~ ' in (' ~ values ~ ')' -%}
-    {%- else -%}
-        {%- set condition = partition_column ~ ' in (' ~ tgpipe.sql_strings(values) ~ ')' -%}
-    {%- endif -%}
+    {%- set condition = none if values is none else tgpipe.within(partition_column, values) -%}
     {{- return(adapter.dispatch('clear_partitions', 'tgpipe')(partition_column, condition)) -}}
 {% endmacro %}
 
@@ -243,12 +287,15 @@
 
 
 {% macro within(column, values) -%}
-    {#- A condition for a where clause: column among values (a list of strings, or a query), or
-        true when values is none (a full build, or a nightly one that rebuilds everything). -#}
+    {#- A condition for a where clause: column among values (a list of strings, or a query; false
+        for an empty list), or true when values is none (a full build, or a nightly one that
+        rebuilds everything). -#}
     {%- if values is none -%}
         true
     {%- elif values is string -%}
         {{ column }} in ({{ values }})
+    {%- elif values | length == 0 -%}
+        false
     {%- else -%}
         {{ column }} in ({{ tgpipe.sql_strings(values) }})
     {%- endif -%}

@@ -4,12 +4,17 @@
     enriched lake (table, day of receipt), the listing this build started from
     (stg_telegram__partitions) and each local date its staged rows carry, with
     the settings fingerprint. The next build compares the lake with it to find
-    the days that changed, and rebuilds the dates their rows carried.
+    the days that changed, and rebuilds the dates their rows carried. A table
+    whose incremental models did not all run in this build (a selection) keeps
+    the rows it had, so the next build still finds its days changed.
 #}
 
 {{ config(materialized='table') }}
 
+{%- set advancing = tgpipe.advancing_tables() %}
+
 -- depends_on: {{ ref('top_terms') }}
+-- depends_on: {{ ref('stg_telegram__message_entities') }}
 
 with
 
@@ -67,7 +72,7 @@ row_dates as (
 
 ),
 
-final as (
+advanced as (
 
     select
         cast(partitions.enriched_table as varchar) as enriched_table,
@@ -84,6 +89,15 @@ final as (
         on
             partitions.enriched_table = row_dates.enriched_table
             and partitions.context_date = row_dates.context_date
+    where {{ tgpipe.within('partitions.enriched_table', advancing) }}
+
+),
+
+-- The tables whose models did not all run keep the rows of the last build.
+final as (
+
+    select * from advanced
+    {{ tgpipe.kept_state(advancing) }}
 
 )
 

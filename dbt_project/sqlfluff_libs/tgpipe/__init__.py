@@ -130,6 +130,14 @@ def clear_partitions(partition_column: str, values: object) -> str:
     return ""
 
 
+def advancing_tables() -> list[str]:
+    return ["messages", "reactions", "member_events", "message_entities"]
+
+
+def kept_state(advancing: list[str]) -> str:
+    return ""
+
+
 def incremental_settings() -> str:
     return "0" * 32
 
