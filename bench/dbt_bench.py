@@ -170,8 +170,9 @@ class Group:
                 self.topic(out, day, at)
         # Telegram saw no 2xx for a few of today's last updates: their copies land in tomorrow's
         # partition (staging keeps the first receipt).
+        own = out.messages[-40:]
         out.messages.extend(self.redelivered)
-        self.redelivered = [row for row in out.messages[-40:] if rng.random() < 0.15]
+        self.redelivered = [row for row in own if rng.random() < 0.15]
         return out
 
     def message_row(self, m: Message, **fields: Any) -> tuple[Any, ...]:
@@ -433,6 +434,7 @@ class Build:
     tests: float
     tests_count: int
     status: str
+    incremental: set[str]  # the models materialized incremental
 
 
 def dbt_build(work: Path, env: dict[str, str], label: str, *args: str) -> Build:
@@ -450,11 +452,17 @@ def dbt_build(work: Path, env: dict[str, str], label: str, *args: str) -> Build:
         if r["unique_id"].startswith("model.")
     }
     tests = [r for r in results if r["unique_id"].startswith(("test.", "unit_test."))]
+    manifest = json.loads((target / "manifest.json").read_text(encoding="utf-8"))
+    incremental = {
+        n["name"] for n in manifest["nodes"].values() if n["config"].get("materialized") == "incremental"
+    }
     failed = [r["unique_id"] for r in results if r["status"] not in ("success", "pass")]
     status = "ok" if done.returncode == 0 else f"exit {done.returncode}: {', '.join(failed[:5])}"
     if done.returncode != 0:
         sys.stderr.write(done.stdout[-4000:])
-    return Build(label, wall, models, sum(r["execution_time"] for r in tests), len(tests), status)
+    return Build(
+        label, wall, models, sum(r["execution_time"] for r in tests), len(tests), status, incremental
+    )
 
 
 def compare(nightly_db: Path, refreshed_db: Path, tables: list[str]) -> list[str]:
@@ -551,14 +559,24 @@ def main(argv: list[str] | None = None) -> int:
 
         builds = [first, nightly, refreshed]
         heads = [f"first build ({options.days} d)", "nightly (+1 d)", f"full refresh ({options.days + 1} d)"]
-        width = max(len(m) for m in first.models) + 2
+        incremental = nightly.incremental
+        width = max(len(m) for m in first.models) + 4
         print()
-        print(f"{'model':<{width}}" + "".join(f"{h:>22}" for h in heads))
+        print(f"{'model (* incremental)':<{width}}" + "".join(f"{h:>22}" for h in heads))
         for model in sorted(first.models, key=lambda m: -first.models[m]):
+            name = f"{model} *" if model in incremental else model
             print(
-                f"{model:<{width}}" + "".join(f"{b.models.get(model, float('nan')):>20.2f} s" for b in builds)
+                f"{name:<{width}}" + "".join(f"{b.models.get(model, float('nan')):>20.2f} s" for b in builds)
             )
-        print(f"{'all models':<{width}}" + "".join(f"{sum(b.models.values()):>20.2f} s" for b in builds))
+        for label, chosen in (
+            (f"{len(incremental)} incremental models", lambda m: m in incremental),
+            (f"{len(first.models) - len(incremental)} other models", lambda m: m not in incremental),
+            ("all models", lambda m: True),
+        ):
+            print(
+                f"{label:<{width}}"
+                + "".join(f"{sum(t for m, t in b.models.items() if chosen(m)):>20.2f} s" for b in builds)
+            )
         print(f"{'data + unit tests':<{width}}" + "".join(f"{b.tests:>20.2f} s" for b in builds))
         print(f"{'dbt build (process)':<{width}}" + "".join(f"{b.wall:>20.2f} s" for b in builds))
         print(f"{'status':<{width}}" + "".join(f"{b.status:>22}" for b in builds))
