@@ -52,6 +52,7 @@ demo: $(STAMP)  ## the whole pipeline on a generated week of a group: webhook, E
 bench: $(STAMP)  ## the benchmarks under bench/, printing figures
 	$(BIN)/python bench/webhook_bench.py
 	$(BIN)/python bench/etl_bench.py
+	$(BIN)/python bench/dbt_bench.py
 
 clean:  ## remove the environment and local lake
 	rm -rf $(VENV) lake .pytest_cache .mypy_cache .ruff_cache

@@ -5,7 +5,10 @@ that every compiled model is Athena (Trino) SQL.
 
 Steps: `dbt parse` and `dbt compile --no-populate-cache` for the athena target (no connection is
 opened: the cache is not populated and no model introspects), with placeholder settings for any
-TGPIPE_ATHENA_* variable that is unset; then each compiled model is parsed by sqlglot's athena reader
+TGPIPE_ATHENA_* variable that is unset, twice: every model as a full build compiles it
+(`--full-refresh`: an incremental model does not ask Athena whether its table exists), and the
+incremental models as a nightly build does (var incremental_days names the days of receipt that
+changed, which only the lake could say); then each compiled model is parsed by sqlglot's athena reader
 and rejected if it uses a function Trino does not have (e.g. a DuckDB-only one that escaped an
 adapter-dispatched macro), a `::` cast or the Hive-only `string` type. The DDL of
 `run-operation create_enriched_source_table` is parsed too, and so is every query of
@@ -77,6 +80,7 @@ TRINO_FUNCTIONS = frozenset(
         "day_of_week",
         "day_of_year",
         "element_at",
+        "exists",
         "exp",
         "extract",
         "filter",
@@ -238,30 +242,42 @@ def dbt(args: Iterable[str], env: Mapping[str, str], cwd: Path) -> subprocess.Co
     return subprocess.run(command, env=dict(env), cwd=cwd, capture_output=True, text=True, check=False)  # noqa: S603
 
 
+# The nightly build of the incremental models, compiled as if these days of receipt had changed: an
+# offline compile cannot ask Athena which tables exist (is_incremental) nor list the lake.
+NIGHTLY_DAYS = "{incremental_days: ['2026-01-05']}"
+
+
 def compile_for_athena(target_path: Path, env: Mapping[str, str]) -> dict[str, str]:
     """`dbt parse` + `dbt compile` for the athena target: {path: compiled SQL} of every model and of
-    the data tests attached to them (they run on Athena too)."""
-    common = ["--target", "athena", "--target-path", str(target_path), "--log-path", str(target_path)]
+    the data tests attached to them (they run on Athena too), as a full build compiles them, and of
+    the incremental models as a nightly build does (``nightly/<path>``)."""
+    common = ["--target", "athena", "--log-path", str(target_path), "--no-populate-cache"]
+    full, nightly = target_path / "full", target_path / "nightly"
     for args in (
-        ["parse", *common],
-        ["compile", *common, "--no-populate-cache", "--select", "resource_type:model"],
-    ):
+        ["parse", *common, "--target-path", str(full)],
+        ["compile", *common, "--target-path", str(full), "--full-refresh", "--select", "resource_type:model"],
+        ["compile", *common, "--target-path", str(nightly), "--vars", NIGHTLY_DAYS, "--select",
+         "config.materialized:incremental", "--exclude", "resource_type:test"],
+    ):  # fmt: skip
         result = dbt(args, env, target_path)
         if result.returncode != 0:
             raise RuntimeError(
                 f"dbt {args[0]} --target athena failed:\n{result.stdout[-4000:]}{result.stderr[-2000:]}"
             )
-    compiled = target_path / "compiled" / "tgpipe" / "models"
-    return {
-        path.relative_to(compiled).as_posix(): path.read_text(encoding="utf-8")
-        for path in sorted(compiled.rglob("*.sql"))
-    }
+    compiled = {}
+    for prefix, root in (("", full), ("nightly/", nightly)):
+        folder = root / "compiled" / "tgpipe" / "models"
+        for path in sorted(folder.rglob("*.sql")):
+            if prefix and path.parent.name.endswith(".yml"):
+                continue  # the data tests are the same SQL as in the full compile
+            compiled[prefix + path.relative_to(folder).as_posix()] = path.read_text(encoding="utf-8")
+    return compiled
 
 
 def source_table_ddl(target_path: Path, env: Mapping[str, str]) -> str:
     """The statements `run-operation create_enriched_source_table` would run (dry run, no connection)."""
     args = ["--quiet", "run-operation", "create_enriched_source_table", "--args", "{dry_run: true}"]
-    result = dbt([*args, "--target", "athena", "--target-path", str(target_path)], env, target_path)
+    result = dbt([*args, "--target", "athena", "--target-path", str(target_path / "full")], env, target_path)
     if result.returncode != 0:
         raise RuntimeError(f"dbt run-operation failed:\n{result.stdout[-4000:]}{result.stderr[-2000:]}")
     return result.stdout
@@ -281,7 +297,11 @@ def main(argv: list[str] | None = None) -> int:
             source_table_ddl(target_path, env)
         )
     # Data tests compile under their YAML file's name (marts/_marts__models.yml/<test>.sql).
-    model_names = {Path(name).stem for name in models if not Path(name).parent.name.endswith(".yml")}
+    model_names = {
+        Path(name).stem
+        for name in models
+        if not name.startswith("nightly/") and not Path(name).parent.name.endswith(".yml")
+    }
     examples = example_queries()
     for name, sql in examples.items():
         failures[name] = example_query_problems(sql, model_names)

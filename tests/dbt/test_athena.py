@@ -3,7 +3,10 @@ model is Athena (Trino) SQL, and the source table's DDL (partition projection) i
 
 from __future__ import annotations
 
+import contextlib
 import importlib.util
+import io
+import json
 import os
 import subprocess
 import sys
@@ -95,14 +98,68 @@ def test_checker_accepts_the_trino_the_macros_produce() -> None:
     assert checker.athena_sql_problems(sql) == []
 
 
-def test_every_compiled_model_and_data_test_is_athena_sql(capsys: pytest.CaptureFixture[str]) -> None:
-    """`dbt parse` and `dbt compile` for Athena run offline and every compiled model passes the check."""
+@pytest.fixture(scope="module")
+def athena_compile(tmp_path_factory: pytest.TempPathFactory) -> tuple[int, str, Path]:
+    """The offline check, once: its exit status, its output and the folder dbt compiled into."""
+    target = tmp_path_factory.mktemp("athena_compile")
     env_before = dict(os.environ)
-    assert checker.main([]) == 0
-    out = capsys.readouterr().out
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out):
+        status = checker.main(["--target-path", str(target)])
+    assert dict(os.environ) == env_before
+    return status, out.getvalue(), target
+
+
+def test_every_compiled_model_and_data_test_is_athena_sql(athena_compile: tuple[int, str, Path]) -> None:
+    """`dbt parse` and `dbt compile` for Athena run offline and every compiled model passes the check,
+    as a full build and as a nightly build compile them."""
+    status, out, _ = athena_compile
+    assert status == 0, out
     assert "FAIL" not in out
     assert out.strip().splitlines()[-1].endswith("checked; 0 with problems")
-    assert dict(os.environ) == env_before
+
+
+INCREMENTAL = {
+    "stg_telegram__messages": "context_date",
+    "stg_telegram__reactions": "context_date",
+    "stg_telegram__member_events": "context_date",
+    "stg_telegram__message_entities": "context_date",
+    "top_terms": "message_date",
+}
+
+
+def test_incremental_models_overwrite_partitions_on_athena(athena_compile: tuple[int, str, Path]) -> None:
+    """On Athena each incremental model is a Hive table partitioned_by its day column, rebuilt by
+    insert_overwrite with a pre-hook that drops the partitions it rebuilds; the partition column
+    ends the select list (a CTAS requires it), and the nightly SQL reads only the changed days."""
+    import sqlglot
+    from sqlglot import exp
+
+    _, _, target = athena_compile
+    manifest = json.loads((target / "nightly" / "manifest.json").read_text(encoding="utf-8"))
+    nodes = {n["name"]: n for n in manifest["nodes"].values() if n["resource_type"] == "model"}
+    incremental = {name for name, n in nodes.items() if n["config"]["materialized"] == "incremental"}
+    assert incremental == set(INCREMENTAL)
+    for name, column in INCREMENTAL.items():
+        config = nodes[name]["config"]
+        assert (config["incremental_strategy"], config["partitioned_by"]) == ("insert_overwrite", [column]), (
+            name
+        )
+        assert config.get("unique_key") is None, name
+        assert [h["sql"].split("(")[0] for h in config["pre-hook"]] == ["{{ tgpipe.clear_partitions"], name
+        path = Path(nodes[name]["original_file_path"]).relative_to("models").as_posix()
+        full = (target / "full" / "compiled" / "tgpipe" / "models" / path).read_text(encoding="utf-8")
+        nightly = (target / "nightly" / "compiled" / "tgpipe" / "models" / path).read_text(encoding="utf-8")
+        for sql in (full, nightly):
+            last_cte = list(sqlglot.parse_one(sql, read="athena").find_all(exp.CTE))[-1].this
+            assert last_cte.selects[-1].alias_or_name == column, name
+        assert "'2026-01-05'" in nightly, name
+        assert "'2026-01-05'" not in full, name
+        if column == "context_date":  # staging: the day and the next, and no copy of a kept day's update
+            assert "context_date in ('2026-01-05', '2026-01-06')" in nightly, name
+            assert "not exists (" in nightly, name
+        else:  # top_terms: the local dates the rebuilt days' rows carry, now and in the last build
+            assert "int_incremental_state" in nightly, name
 
 
 def _athena_type(arrow_type: object) -> str:

@@ -3,7 +3,21 @@
     of letters and digits, without links, @mentions, /commands (each up to white space, tabs and
     no-break spaces included), numbers, words shorter than
     var('top_terms_min_length') and the stop words of the `stop_words` seed (Portuguese, English).
+    Incremental by local date: a nightly build ranks again only the dates the
+    rebuilt days of receipt carry (see macros/incremental/partitions.sql).
 #}
+
+{%- set dates = tgpipe.changed_local_dates('messages', ['message_date'])
+    if tgpipe.nightly() else none %}
+
+{{ config(**tgpipe.incremental_by_partition(
+    'message_date',
+    "{{ tgpipe.clear_partitions('message_date',
+        tgpipe.changed_local_dates('messages', ['message_date'])) }}"
+)) }}
+
+-- depends_on: {{ ref('stg_telegram__messages') }}
+-- depends_on: {{ ref('stg_telegram__partitions') }}
 
 {%- set min_length = var('top_terms_min_length') | int -%}
 {%- set per_day = var('top_terms_per_day') | int -%}
@@ -17,6 +31,7 @@ with
 messages as (
 
     select * from {{ ref('messages') }}
+    where {{ tgpipe.within('message_date', dates) }}
 
 ),
 
@@ -110,13 +125,11 @@ ranked as (
 final as (
 
     select
-        chat_id,
-        message_date,
-        term_rank,
-        term,
-        uses,
-        messages,
-        users
+        {{ tgpipe.partition_last(
+            ['chat_id', 'message_date', 'term_rank', 'term', 'uses', 'messages',
+             'users'],
+            'message_date'
+        ) }}
     from ranked
     where term_rank <= {{ per_day }}
 

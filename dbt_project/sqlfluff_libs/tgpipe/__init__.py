@@ -105,3 +105,70 @@ def first_receipt(relation: str, keys: list[str]) -> str:
         f"        from {relation}\n"
         "    ) as ranked\n    where receipt_rank = 1"
     )
+
+
+# --- incremental models (macros/incremental/partitions.sql): linted as the full build renders them ---
+
+
+def incremental_by_partition(partition_column: str, clear: str) -> dict[str, object]:
+    return {}
+
+
+def nightly() -> bool:
+    return False
+
+
+def reprocessed_days(enriched_table: str) -> list[str] | None:
+    return None
+
+
+def changed_local_dates(enriched_table: str, date_columns: list[str]) -> str | None:
+    return None
+
+
+def clear_partitions(partition_column: str, values: object) -> str:
+    return ""
+
+
+def advancing_tables() -> list[str]:
+    return ["messages", "reactions", "member_events", "message_entities"]
+
+
+def kept_state(advancing: list[str]) -> str:
+    return ""
+
+
+def incremental_settings() -> str:
+    return "0" * 32
+
+
+def sql_strings(values: list[str]) -> str:
+    return ", ".join(f"'{value}'" for value in values) if values else "cast(null as varchar)"
+
+
+def within(column: str, values: object) -> str:
+    return "true"
+
+
+def not_received_before(relation: str, keys: list[str], days: list[str] | None) -> str:
+    return "true"
+
+
+def partition_last(columns: list[str], partition_column: str) -> str:
+    ordered = [c for c in columns if c != partition_column] + [partition_column]
+    return ",\n        ".join(ordered)
+
+
+def enriched_files(enriched_table: str) -> str:
+    return (
+        f"select\n        '{enriched_table}' as enriched_table,\n        context_date,\n"
+        "        cast(count(*) as bigint) as files,\n"
+        "        cast(sum(file_size) as bigint) as file_bytes,\n"
+        "        max(modified_at) as modified_at\n"
+        "    from (\n        select\n"
+        "            cast(context_date as varchar) as context_date,\n"
+        '            "$path" as file_path,\n'
+        '            max("$file_size") as file_size,\n'
+        '            max(cast("$file_modified_time" as timestamp)) as modified_at\n'
+        f"        from enriched_{enriched_table}\n        group by 1, 2\n    ) as files\n    group by 1, 2"
+    )

@@ -4,13 +4,27 @@
     members, join requests and imported history. Times: `changed_at` UTC,
     `changed_date` local to the chat's zone
     (seed chat_settings, else var('timezone')).
+    Incremental by day of receipt (context_date): see
+    macros/incremental/partitions.sql.
 #}
+
+{%- set days = tgpipe.reprocessed_days('member_events')
+    if tgpipe.nightly() else none %}
+
+{{ config(**tgpipe.incremental_by_partition(
+    'context_date',
+    "{{ tgpipe.clear_partitions('context_date', tgpipe.reprocessed_days('member_events')) }}"
+)) }}
+
+-- depends_on: {{ ref('stg_telegram__partitions') }}
 
 with
 
 source as (
 
     select * from {{ source('telegram', 'member_events') }}
+    -- Nightly: only the days of receipt that changed, and the day after each.
+    where {{ tgpipe.within('context_date', days) }}
 
 ),
 
@@ -44,8 +58,8 @@ renamed as (
         cast(via_join_request as boolean) as is_via_join_request,
         cast(source as varchar) as event_source,
         {{ tgpipe.epoch_to_timestamp('"date"') }} as changed_at,
-        cast(context_date as varchar) as context_date,
-        cast(context_timestamp as timestamp) as processed_at
+        cast(context_timestamp as timestamp) as processed_at,
+        cast(context_date as varchar) as context_date
     from deduplicated
 
 ),
@@ -72,6 +86,34 @@ localized as (
         ) as changed_date
     from zoned
 
+),
+
+final as (
+
+    select
+        update_id,
+        chat_id,
+        user_id,
+        user_is_bot,
+        user_first_name,
+        user_username,
+        actor_user_id,
+        member_event,
+        old_status,
+        new_status,
+        invite_link_name,
+        is_via_join_request,
+        event_source,
+        changed_at,
+        processed_at,
+        chat_timezone,
+        changed_date,
+        context_date
+    from localized
+
 )
 
-select * from localized
+select * from final
+where {{ tgpipe.not_received_before(
+    'final', ['update_id', 'user_id'], days
+) }}

@@ -2,13 +2,27 @@
     One row per update_id: the enriched updates, deduplicated, renamed and typed.
     Times: `*_at` are naive UTC timestamps; `message_*` and `edited_date` are
     local to the chat's zone (seed chat_settings, else var('timezone')).
+    Incremental by day of receipt (context_date): see
+    macros/incremental/partitions.sql.
 #}
+
+{%- set days = tgpipe.reprocessed_days('messages')
+    if tgpipe.nightly() else none %}
+
+{{ config(**tgpipe.incremental_by_partition(
+    'context_date',
+    "{{ tgpipe.clear_partitions('context_date', tgpipe.reprocessed_days('messages')) }}"
+)) }}
+
+-- depends_on: {{ ref('stg_telegram__partitions') }}
 
 with
 
 source as (
 
     select * from {{ source('telegram', 'messages') }}
+    -- Nightly: only the days of receipt that changed, and the day after each.
+    where {{ tgpipe.within('context_date', days) }}
 
 ),
 
@@ -145,9 +159,11 @@ enriched as (
         ) as message_weekday,
         cast(edited_at_local as date) as edited_date,
         {{ tgpipe.safe_cast('context_date', 'date') }} as received_date,
-        processed_at
+        processed_at,
+        context_date
     from localized
 
 )
 
 select * from enriched
+where {{ tgpipe.not_received_before('enriched', ['update_id'], days) }}

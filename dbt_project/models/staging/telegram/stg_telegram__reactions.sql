@@ -4,13 +4,27 @@
     anonymous counts, imported history). Times: `reacted_at` UTC,
     `reacted_date` local to the chat's zone
     (seed chat_settings, else var('timezone')).
+    Incremental by day of receipt (context_date): see
+    macros/incremental/partitions.sql.
 #}
+
+{%- set days = tgpipe.reprocessed_days('reactions')
+    if tgpipe.nightly() else none %}
+
+{{ config(**tgpipe.incremental_by_partition(
+    'context_date',
+    "{{ tgpipe.clear_partitions('context_date', tgpipe.reprocessed_days('reactions')) }}"
+)) }}
+
+-- depends_on: {{ ref('stg_telegram__partitions') }}
 
 with
 
 source as (
 
     select * from {{ source('telegram', 'reactions') }}
+    -- Nightly: only the days of receipt that changed, and the day after each.
+    where {{ tgpipe.within('context_date', days) }}
 
 ),
 
@@ -42,8 +56,8 @@ renamed as (
         cast(is_snapshot as boolean) as is_snapshot,
         cast(source as varchar) as reaction_source,
         {{ tgpipe.epoch_to_timestamp('"date"') }} as reacted_at,
-        cast(context_date as varchar) as context_date,
-        cast(context_timestamp as timestamp) as processed_at
+        cast(context_timestamp as timestamp) as processed_at,
+        cast(context_date as varchar) as context_date
     from deduplicated
 
 ),
@@ -70,6 +84,32 @@ localized as (
         ) as reacted_date
     from zoned
 
+),
+
+final as (
+
+    select
+        update_id,
+        change_index,
+        chat_id,
+        message_id,
+        user_id,
+        actor_chat_id,
+        reaction,
+        delta,
+        reaction_count,
+        is_snapshot,
+        reaction_source,
+        reacted_at,
+        processed_at,
+        chat_timezone,
+        reacted_date,
+        context_date
+    from localized
+
 )
 
-select * from localized
+select * from final
+where {{ tgpipe.not_received_before(
+    'final', ['update_id', 'change_index'], days
+) }}
