@@ -56,9 +56,9 @@ __all__ = ["TEMP_PREFIX", "BadObjects", "DaySummary", "EtlJob", "clear_leftovers
 # A run's Parquet is written in a folder of its own under the temporary directory, named so: removed
 # on every exit path Python sees, and by the next run when a killed one left it behind.
 TEMP_PREFIX = "tgpipe-etl-"
-LEFTOVER_AGE = 3600.0
+LEFTOVER_AGE = 3600.0  # seconds: older than any run, so never the folder of one still going
 PARALLEL_FROM = 2000  # objects: see EtlJob.parallel_from
-MIN_CHUNK_OBJECTS = 512  # a smaller chunk costs more in pipe round trips than it gains in balance  # seconds: older than any run, so never the folder of one still going
+MIN_CHUNK_OBJECTS = 512  # a smaller chunk costs more in pipe round trips than it gains in balance
 
 _log = get_logger("etl")
 
